@@ -1,0 +1,231 @@
+"""The pipeline's settings: one definition read by the CDK stack and by the local runtime.
+
+Values come from the ``cdk.json`` context (``-c key=value`` on the command line overrides
+them); every field has a validated default, so an empty context is a working dev stack.
+The CDK stack (``infra/``) and the local pipeline (``chargeq.local``) both build their
+queues, table, event source and function environment from a ``PipelineSettings``, so the
+two cannot drift.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DAY = 24 * 3600
+
+#: Stripe's documented live-mode rate limit, requests per second.
+STRIPE_LIVE_RATE_LIMIT = 100
+
+#: Fastest Stripe round trip we plan for when deriving the worst-case request rate.
+#: Real PaymentIntent confirmations take hundreds of milliseconds; 200 ms is a floor.
+FASTEST_STRIPE_LATENCY_SECONDS = 0.2
+
+#: Every context key the stack reads lives under this prefix in cdk.json.
+CONTEXT_PREFIX = "chargeq:"
+
+#: Name of the metric namespace and Powertools service, shared by code, alarms and dashboard.
+SERVICE_NAME = "chargeq"
+METRICS_NAMESPACE = "ChargeQueue"
+
+
+class SettingsError(ValueError):
+    """A setting is missing, malformed or inconsistent; the message says which and why."""
+
+
+class PipelineSettings(BaseModel):
+    """Everything a deployment (or the local pipeline) may tune, with safe defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stage: str = Field("dev", pattern=r"^[a-z][a-z0-9-]{0,19}$", description="Deployment stage.")
+
+    # The message contract's configurable limits.
+    max_amount: int = Field(
+        1_000_000, ge=1, le=99_999_999, description="Largest amount in minor units."
+    )
+    currencies: tuple[str, ...] = Field(("usd",), min_length=1, description="Allowed currencies.")
+
+    # Queueing and retries.
+    queue_retention_days: int = Field(4, ge=1, le=14)
+    dlq_retention_days: int = Field(14, ge=1, le=14)
+    max_receive_count: int = Field(5, ge=1, le=1000)
+    batch_size: int = Field(10, ge=1, le=10)
+    max_concurrency: int = Field(
+        5, ge=2, le=1000, description="Event source maximum concurrency (Lambda allows 2-1000)."
+    )
+    records_in_flight: int = Field(
+        10, ge=1, le=10, description="Records of one batch charged concurrently."
+    )
+
+    # The function.
+    function_timeout_seconds: int = Field(30, ge=5, le=900)
+    function_memory_mb: int = Field(512, ge=128, le=10240)
+
+    # Idempotency: how long a completed charge keeps protecting retries.
+    idempotency_expiry_days: int = Field(
+        21, ge=1, le=365, description="Must cover queue retention plus DLQ retention."
+    )
+
+    # Stripe.
+    stripe_secret_name: str | None = Field(
+        None, description="Import this existing secret; when unset, the stack creates one."
+    )
+    stripe_rate_limit: int = Field(
+        STRIPE_LIVE_RATE_LIMIT, ge=1, description="Requests per second the account may send."
+    )
+
+    # Alarms.
+    alarm_email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    oldest_message_alarm_seconds: int = Field(900, ge=60)
+    decline_rate_alarm_percent: float = Field(20.0, gt=0, le=100)
+    duration_alarm_percent_of_timeout: float = Field(80.0, gt=0, le=100)
+
+    @field_validator("currencies", mode="before")
+    @classmethod
+    def _split_currencies(cls, value: Any) -> Any:
+        # `-c chargeq:currencies=usd,eur` arrives as one string.
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("currencies")
+    @classmethod
+    def _currency_codes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for code in value:
+            if not re.fullmatch(r"[a-z]{3}", code):
+                raise ValueError(f"{code!r} is not a lower-case ISO 4217 code such as 'usd'")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PipelineSettings:
+        if self.dlq_retention_days <= self.queue_retention_days and self.queue_retention_days < 14:
+            raise ValueError(
+                "dlq_retention_days must be longer than queue_retention_days: a message keeps "
+                "its enqueue time when it moves to the DLQ and would expire there early"
+            )
+        horizon = self.queue_retention_days + self.dlq_retention_days
+        if self.idempotency_expiry_days < horizon:
+            raise ValueError(
+                f"idempotency_expiry_days ({self.idempotency_expiry_days}) is shorter than "
+                f"queue retention plus DLQ retention ({horizon} days): a completed charge "
+                "would stop protecting retries while its message can still be delivered"
+            )
+        if self.worst_case_stripe_rate > self.stripe_rate_limit:
+            raise ValueError(
+                f"max_concurrency ({self.max_concurrency}) x records_in_flight "
+                f"({self.records_in_flight}) / {FASTEST_STRIPE_LATENCY_SECONDS}s can reach "
+                f"{self.worst_case_stripe_rate:.0f} Stripe requests per second, above "
+                f"stripe_rate_limit ({self.stripe_rate_limit}); lower the concurrency"
+            )
+        return self
+
+    # Derived values: computed here so the stack and the local runtime agree.
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        """AWS guidance: at least six times the function timeout."""
+        return 6 * self.function_timeout_seconds
+
+    @property
+    def queue_retention_seconds(self) -> int:
+        return self.queue_retention_days * DAY
+
+    @property
+    def dlq_retention_seconds(self) -> int:
+        return self.dlq_retention_days * DAY
+
+    @property
+    def idempotency_expiry_seconds(self) -> int:
+        return self.idempotency_expiry_days * DAY
+
+    @property
+    def worst_case_stripe_rate(self) -> float:
+        """Stripe requests per second if every slot fires at the fastest latency."""
+        return self.max_concurrency * self.records_in_flight / FASTEST_STRIPE_LATENCY_SECONDS
+
+    @property
+    def resource_prefix(self) -> str:
+        return f"{SERVICE_NAME}-{self.stage}"
+
+    @property
+    def queue_name(self) -> str:
+        return f"{self.resource_prefix}-charge-requests"
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.resource_prefix}-charge-requests-dlq"
+
+    @property
+    def table_name(self) -> str:
+        return f"{self.resource_prefix}-idempotency"
+
+    @property
+    def default_secret_name(self) -> str:
+        return f"{SERVICE_NAME}/{self.stage}/stripe-api-key"
+
+    @property
+    def secret_name(self) -> str:
+        return self.stripe_secret_name or self.default_secret_name
+
+    def function_environment(
+        self, *, table_name: str, dlq_url: str, secret_name: str
+    ) -> dict[str, str]:
+        """The charge function's environment, given the names of its resources.
+
+        The stack passes CloudFormation tokens, the local runtime passes real names; the
+        function parses these back with ``charges.config.FunctionConfig``.
+        """
+        return {
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "IDEMPOTENCY_TABLE_NAME": table_name,
+            "IDEMPOTENCY_EXPIRY_SECONDS": str(self.idempotency_expiry_seconds),
+            "DLQ_URL": dlq_url,
+            "STRIPE_SECRET_NAME": secret_name,
+            "MAX_AMOUNT": str(self.max_amount),
+            "CURRENCIES": ",".join(self.currencies),
+            "MAX_RECEIVE_COUNT": str(self.max_receive_count),
+            "RECORDS_IN_FLIGHT": str(self.records_in_flight),
+        }
+
+    @classmethod
+    def from_context(cls, context: dict[str, Any]) -> PipelineSettings:
+        """Build settings from CDK context, reading only keys under ``chargeq:``.
+
+        Raises ``SettingsError`` naming the offending key, so ``cdk synth`` stops with a
+        message a person can act on.
+        """
+        values: dict[str, Any] = {}
+        for key, value in context.items():
+            if not key.startswith(CONTEXT_PREFIX):
+                continue
+            name = key.removeprefix(CONTEXT_PREFIX).replace("-", "_")
+            if name not in cls.model_fields:
+                known = ", ".join(CONTEXT_PREFIX + field for field in cls.model_fields)
+                raise SettingsError(f"unknown context key {key!r}; known keys: {known}")
+            values[name] = value
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise SettingsError(_describe(exc)) from None
+
+    @classmethod
+    def from_cdk_json(cls, path: Path | str = "cdk.json") -> PipelineSettings:
+        """Settings as ``cdk synth`` would see them with no ``-c`` overrides."""
+        context = json.loads(Path(path).read_text()).get("context", {})
+        return cls.from_context(context)
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = ["invalid chargeq settings:"]
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "settings"
+        key = CONTEXT_PREFIX + where if error["loc"] else where
+        lines.append(f"  {key}: {error['msg']} (got {error.get('input')!r})")
+    return "\n".join(lines)
