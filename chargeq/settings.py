@@ -28,9 +28,36 @@ FASTEST_STRIPE_LATENCY_SECONDS = 0.2
 #: Every context key the stack reads lives under this prefix in cdk.json.
 CONTEXT_PREFIX = "chargeq:"
 
-#: Name of the metric namespace and Powertools service, shared by code, alarms and dashboard.
+#: The project's name; with the stage it names resources and the Powertools service.
 SERVICE_NAME = "chargeq"
+
+#: CloudWatch namespace of the function's own metrics, read by the alarms and dashboard.
 METRICS_NAMESPACE = "ChargeQueue"
+
+
+class MetricName:
+    """Names of the function's custom metrics (unit Count unless noted), one place for all."""
+
+    SUCCEEDED = "ChargeSucceeded"
+    DECLINED = "ChargeDeclined"
+    DUPLICATE_SUPPRESSED = "DuplicateSuppressed"
+    TRANSIENT_FAILURE = "TransientFailure"
+    POISON = "PoisonMessage"
+    PAYLOAD_CONFLICT = "PayloadConflict"
+    STRIPE_RATE_LIMITED = "StripeRateLimited"
+    STRIPE_LATENCY = "StripeLatency"  # Milliseconds
+
+
+class OutputName:
+    """CloudFormation output keys of the stack; the CLI reads them to find the resources."""
+
+    QUEUE_URL = "QueueUrl"
+    DLQ_URL = "DeadLetterQueueUrl"
+    TABLE_NAME = "IdempotencyTableName"
+    FUNCTION_NAME = "FunctionName"
+    SECRET_NAME = "StripeSecretName"
+    ALARM_TOPIC_ARN = "AlarmTopicArn"
+    DASHBOARD_NAME = "DashboardName"
 
 
 class SettingsError(ValueError):
@@ -56,7 +83,7 @@ class PipelineSettings(BaseModel):
     max_receive_count: int = Field(5, ge=1, le=1000)
     batch_size: int = Field(10, ge=1, le=10)
     max_concurrency: int = Field(
-        5, ge=2, le=1000, description="Event source maximum concurrency (Lambda allows 2-1000)."
+        2, ge=2, le=1000, description="Event source maximum concurrency (Lambda allows 2-1000)."
     )
     records_in_flight: int = Field(
         10, ge=1, le=10, description="Records of one batch charged concurrently."
@@ -149,8 +176,18 @@ class PipelineSettings(BaseModel):
         return self.max_concurrency * self.records_in_flight / FASTEST_STRIPE_LATENCY_SECONDS
 
     @property
+    def stripe_timeout_seconds(self) -> float:
+        """Per-request Stripe timeout: three tries plus backoff fit in the function timeout."""
+        return round(self.function_timeout_seconds / 5, 1)
+
+    @property
     def resource_prefix(self) -> str:
+        """Prefix of every resource name; also the Powertools service (metric dimension)."""
         return f"{SERVICE_NAME}-{self.stage}"
+
+    @property
+    def stack_name(self) -> str:
+        return self.resource_prefix
 
     @property
     def queue_name(self) -> str:
@@ -181,7 +218,7 @@ class PipelineSettings(BaseModel):
         function parses these back with ``charges.config.FunctionConfig``.
         """
         return {
-            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_SERVICE_NAME": self.resource_prefix,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "IDEMPOTENCY_TABLE_NAME": table_name,
@@ -192,6 +229,7 @@ class PipelineSettings(BaseModel):
             "CURRENCIES": ",".join(self.currencies),
             "MAX_RECEIVE_COUNT": str(self.max_receive_count),
             "RECORDS_IN_FLIGHT": str(self.records_in_flight),
+            "STRIPE_TIMEOUT_SECONDS": str(self.stripe_timeout_seconds),
         }
 
     @classmethod
