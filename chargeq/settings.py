@@ -14,7 +14,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from charges.metric_names import MetricName
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = ["METRICS_NAMESPACE", "MetricName", "OutputName", "PipelineSettings", "SettingsError"]
 
 DAY = 24 * 3600
 
@@ -33,19 +36,6 @@ SERVICE_NAME = "chargeq"
 
 #: CloudWatch namespace of the function's own metrics, read by the alarms and dashboard.
 METRICS_NAMESPACE = "ChargeQueue"
-
-
-class MetricName:
-    """Names of the function's custom metrics (unit Count unless noted), one place for all."""
-
-    SUCCEEDED = "ChargeSucceeded"
-    DECLINED = "ChargeDeclined"
-    DUPLICATE_SUPPRESSED = "DuplicateSuppressed"
-    TRANSIENT_FAILURE = "TransientFailure"
-    POISON = "PoisonMessage"
-    PAYLOAD_CONFLICT = "PayloadConflict"
-    STRIPE_RATE_LIMITED = "StripeRateLimited"
-    STRIPE_LATENCY = "StripeLatency"  # Milliseconds
 
 
 class OutputName:

@@ -1,0 +1,85 @@
+"""Claim a request in the idempotency table before charging it (Powertools idempotency).
+
+The protocol, carried out by Powertools around ``gateway.charge``:
+
+1. put an INPROGRESS record keyed on ``request_id`` (fails if a live record exists);
+2. charge;
+3. on a result (charged or declined) mark the record COMPLETED with the result; on an
+   exception delete the record so a later delivery can try again.
+
+A redelivery of a completed request gets the stored result back with one DynamoDB call and
+no Stripe call. A record left INPROGRESS by a process that died expires with the Lambda's
+remaining time (``register_lambda_context``); the retry that follows reuses the same Stripe
+idempotency key, so Stripe, not this table, is what keeps that retry from charging twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import (
+    PydanticSerializer,
+)
+
+from charges.contract import ChargeRequest
+from charges.outcomes import ChargeResult
+from charges.payments import PaymentGateway
+
+#: Pinned record-key prefix. Powertools would otherwise derive it from the module and
+#: function name, and a rename would silently stop old records from protecting retries.
+KEY_PREFIX = "chargeq.charge.v1"
+
+#: The fields that must match when a request_id is seen again; any difference is a
+#: payload conflict (poison), never a silent replay of another charge's result.
+PAYLOAD_FIELDS = "[customer, amount, currency, payment_method]"
+
+
+@dataclass
+class Attempt:
+    """Passed with each call so the caller learns whether the charge ran or was replayed."""
+
+    ran: bool = field(default=False)
+
+
+ChargeOnce = Callable[..., ChargeResult]
+
+
+def idempotency_config(expires_after_seconds: int) -> IdempotencyConfig:
+    """The idempotency settings: keyed on request_id, validated, never silently skipped."""
+    return IdempotencyConfig(
+        event_key_jmespath="request_id",
+        payload_validation_jmespath=PAYLOAD_FIELDS,
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=expires_after_seconds,
+    )
+
+
+def make_charge_once(
+    gateway: PaymentGateway,
+    persistence: DynamoDBPersistenceLayer,
+    config: IdempotencyConfig,
+) -> ChargeOnce:
+    """Build ``charge_once(request=..., attempt=...)`` over the given collaborators.
+
+    The decorator is applied here rather than at import so the table and the Stripe client
+    are built by the caller once per container, and tests can pass their own.
+    """
+
+    @idempotent_function(
+        data_keyword_argument="request",
+        persistence_store=persistence,
+        config=config,
+        output_serializer=PydanticSerializer(ChargeResult),
+        key_prefix=KEY_PREFIX,
+    )
+    def charge_once(*, request: ChargeRequest, attempt: Attempt) -> ChargeResult:
+        attempt.ran = True
+        return gateway.charge(request)
+
+    return charge_once

@@ -1,0 +1,164 @@
+"""The charge request message contract, version 1.
+
+One pydantic model serves the handler, the producer client (``chargeq.producer``) and
+producers in other languages through the published JSON Schema
+(``schema/charge-request.v1.json``, kept in step with this model by a test).
+
+The structural rules live in the model; the limits an operator configures (largest amount,
+allowed currencies) are checked by ``ChargeLimits`` after parsing, so the published schema
+stays the same for every deployment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.utilities.parser import parse
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
+
+from charges.outcomes import PoisonMessage, Reason
+
+CONTRACT_VERSION = 1
+
+# Stripe's own limits (PaymentIntent amount has at most 8 digits; metadata up to 50 keys,
+# key names up to 40 characters without square brackets, values up to 500 characters).
+STRIPE_MAX_AMOUNT = 99_999_999
+METADATA_MAX_KEYS = 50
+
+RequestId = Annotated[
+    StrictStr, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_\-:.]+$")
+]
+MetadataKey = Annotated[StrictStr, Field(min_length=1, max_length=40, pattern=r"^[^\[\]]+$")]
+_LONG_DIGIT_RUN = re.compile(r"\d{12,}")
+
+MetadataValue = Annotated[StrictStr, Field(max_length=500)]
+
+
+class ChargeRequest(BaseModel):
+    """One charge a producer asks for. ``request_id`` is the idempotency key end to end."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="ChargeRequest",
+        json_schema_extra={"$id": "https://chargeq.dev/schema/charge-request.v1.json"},
+    )
+
+    version: Literal[1] = Field(description="Contract version; always 1.")
+    request_id: RequestId = Field(
+        description="The producer's unique ID for this charge: 1-200 characters of letters, "
+        "digits and _-:. It deduplicates the charge end to end; never reuse it for another "
+        "charge."
+    )
+    customer: StrictStr = Field(
+        pattern=r"^cus_[A-Za-z0-9_]+$", max_length=255, description="Stripe customer ID."
+    )
+    amount: StrictInt = Field(
+        ge=1,
+        le=STRIPE_MAX_AMOUNT,
+        description="Amount in the currency's minor unit (cents for usd). The deployment "
+        "sets a lower maximum (default 1,000,000).",
+    )
+    currency: StrictStr = Field(
+        pattern=r"^[a-z]{3}$",
+        description="Lower-case ISO 4217 code from the deployment's allow-list (default usd).",
+    )
+    payment_method: StrictStr | None = Field(
+        None,
+        pattern=r"^pm_[A-Za-z0-9_]+$",
+        max_length=255,
+        description="Stripe PaymentMethod ID; when absent the customer's default is charged.",
+    )
+    description: StrictStr | None = Field(None, max_length=1000)
+    metadata: dict[MetadataKey, MetadataValue] | None = Field(
+        None,
+        max_length=METADATA_MAX_KEYS - 1,  # one key is reserved for request_id
+        description="Copied to the PaymentIntent's metadata; the key request_id is reserved.",
+    )
+
+    @field_validator("metadata")
+    @classmethod
+    def _request_id_key_is_reserved(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value and "request_id" in value:
+            raise ValueError("metadata key 'request_id' is reserved")
+        return value
+
+
+class ChargeLimits(BaseModel):
+    """The deployment's limits on top of the contract (from ``PipelineSettings``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_amount: int = 1_000_000
+    currencies: frozenset[str] = frozenset({"usd"})
+
+    def check(self, request: ChargeRequest) -> None:
+        """Raise ``PoisonMessage`` when the request is outside the limits."""
+        if request.amount > self.max_amount:
+            raise PoisonMessage(
+                Reason.LIMIT_EXCEEDED,
+                f"amount {request.amount} is above the maximum {self.max_amount}",
+            )
+        if request.currency not in self.currencies:
+            allowed = ", ".join(sorted(self.currencies))
+            raise PoisonMessage(
+                Reason.LIMIT_EXCEEDED,
+                f"currency {request.currency!r} is not accepted (allowed: {allowed})",
+            )
+
+
+def parse_charge_request(body: str, limits: ChargeLimits) -> ChargeRequest:
+    """Parse an SQS message body into a ``ChargeRequest`` within ``limits``.
+
+    Raises ``PoisonMessage`` with reason ``invalid_json``, ``missing_request_id``,
+    ``contract_violation`` or ``limit_exceeded``. The detail names the fields and rules
+    that failed, never their values, so card-like input cannot leak into logs or the DLQ.
+    """
+    try:
+        document = json.loads(body)
+    except (ValueError, TypeError) as error:
+        raise PoisonMessage(Reason.INVALID_JSON, f"body is not JSON: {type(error).__name__}")
+    if not isinstance(document, dict):
+        raise PoisonMessage(
+            Reason.CONTRACT_VIOLATION, f"body is JSON {type(document).__name__}, not an object"
+        )
+    if "request_id" not in document:
+        raise PoisonMessage(Reason.MISSING_REQUEST_ID, "request_id is required")
+    try:
+        request = parse(event=document, model=ChargeRequest)
+    except (ValidationError, ValueError) as error:
+        raise PoisonMessage(Reason.CONTRACT_VIOLATION, describe_errors(error)) from None
+    limits.check(request)
+    return request
+
+
+def describe_errors(error: Exception) -> str:
+    """Field names and rule messages of a validation error, without the offending values."""
+    cause = error
+    while not isinstance(cause, ValidationError) and cause.__cause__ is not None:
+        cause = cause.__cause__  # Powertools may wrap pydantic's error
+    if not isinstance(cause, ValidationError):
+        return type(error).__name__
+    parts = []
+    for item in cause.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in item["loc"]) or "body"
+        parts.append(f"{where}: {item['msg']}")
+    # Field names come from the sender and could themselves be card numbers.
+    return _LONG_DIGIT_RUN.sub("[redacted]", "; ".join(parts))[:1000]
+
+
+def json_schema() -> dict[str, Any]:
+    """The contract as JSON Schema (draft 2020-12), for producers in other languages."""
+    schema = ChargeRequest.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema

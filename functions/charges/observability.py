@@ -1,0 +1,26 @@
+"""Powertools Logger, Metrics and Tracer for the function, configured from the environment.
+
+These objects hold no clients or connections, so creating them at import is cheap and
+safe; the service name and namespace come from ``POWERTOOLS_*`` variables set by the stack.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+from charges.metric_names import MetricName
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+
+def count(name: str) -> None:
+    """Add one to a Count metric of this invocation."""
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def record_stripe_latency(milliseconds: float) -> None:
+    """Stripe round-trip time of one call, for the dashboard's latency percentiles."""
+    metrics.add_metric(name=MetricName.STRIPE_LATENCY, unit=MetricUnit.Milliseconds, value=milliseconds)

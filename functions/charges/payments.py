@@ -1,0 +1,140 @@
+"""The Stripe gateway: the only module that imports ``stripe``.
+
+Every charge is an off-session PaymentIntent confirmed at once, sent with an idempotency
+key derived from ``request_id`` alone, so the key is the same on every SQS redelivery, every
+Lambda retry and every DLQ redrive: if the first attempt reached Stripe, the retry gets the
+first attempt's result instead of a second charge (within Stripe's 24-hour key lifetime).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import stripe
+
+from charges.contract import ChargeRequest
+from charges.outcomes import ChargeResult, PoisonMessage, Reason, TransientFailure
+
+#: Pin the API version so a Stripe upgrade cannot change response shapes under us.
+STRIPE_API_VERSION = "2026-10-28.endive"
+
+#: Prefix of every Stripe idempotency key; changing it would break dedup of in-flight work.
+IDEMPOTENCY_KEY_PREFIX = "chargeq-v1"
+
+# PaymentIntent statuses that mean the money is taken or on its way.
+_CHARGED_STATUSES = frozenset({"succeeded", "processing", "requires_capture"})
+
+
+def idempotency_key(request_id: str) -> str:
+    """The Stripe idempotency key for a request: derived from ``request_id`` only."""
+    return f"{IDEMPOTENCY_KEY_PREFIX}:{request_id}"
+
+
+class PaymentGateway(Protocol):
+    """What the handler needs from a payment provider."""
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        """Charge once; return charged or declined, or raise Poison/Transient."""
+        ...
+
+
+class StripeGateway:
+    """Charges through Stripe's PaymentIntents API.
+
+    One instance per container: the client keeps its HTTP connections alive between
+    invocations. ``on_latency`` receives each call's duration in milliseconds (for metrics).
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        api_base: str | None = None,
+        timeout_seconds: float = 6.0,
+        max_network_retries: int = 2,
+        on_latency: Callable[[float], None] | None = None,
+    ) -> None:
+        base_addresses: dict[str, str] = {"api": api_base} if api_base else {}
+        # The SDK retries connection errors, 409 and 5xx with the same idempotency key,
+        # which is safe; more retries than this would not fit the function timeout.
+        self._client = stripe.StripeClient(
+            api_key,
+            stripe_version=STRIPE_API_VERSION,
+            base_addresses=base_addresses,  # type: ignore[arg-type]
+            max_network_retries=max_network_retries,
+            http_client=stripe.RequestsClient(timeout=timeout_seconds),
+        )
+        self._on_latency = on_latency
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        params: dict[str, Any] = {
+            "amount": request.amount,
+            "currency": request.currency,
+            "customer": request.customer,
+            "confirm": True,
+            "off_session": True,
+            "metadata": {**(request.metadata or {}), "request_id": request.request_id},
+        }
+        if request.payment_method:
+            params["payment_method"] = request.payment_method
+        if request.description:
+            params["description"] = request.description
+        started = time.perf_counter()
+        try:
+            intent = self._client.v1.payment_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key(request.request_id)},
+            )
+        except stripe.CardError as error:
+            return _declined(request, error)
+        except stripe.StripeError as error:
+            raise _failure(error) from error
+        finally:
+            if self._on_latency:
+                self._on_latency((time.perf_counter() - started) * 1000)
+        return ChargeResult(
+            request_id=request.request_id,
+            outcome="charged" if intent.status in _CHARGED_STATUSES else "declined",
+            payment_intent_id=intent.id,
+            status=intent.status,
+            amount=intent.amount,
+            currency=intent.currency,
+        )
+
+
+def _declined(request: ChargeRequest, error: stripe.CardError) -> ChargeResult:
+    """A decline (``authentication_required`` included) is a final, stored outcome."""
+    details = error.error
+    intent = getattr(details, "payment_intent", None) if details else None
+    return ChargeResult(
+        request_id=request.request_id,
+        outcome="declined",
+        payment_intent_id=intent.get("id") if intent else None,
+        status=intent.get("status", "requires_payment_method") if intent else "declined",
+        amount=request.amount,
+        currency=request.currency,
+        error_code=error.code,
+        decline_code=getattr(details, "decline_code", None) if details else None,
+    )
+
+
+def _failure(error: stripe.StripeError) -> PoisonMessage | TransientFailure:
+    """Stripe errors other than declines, by whether a later attempt can succeed."""
+    status = error.http_status
+    if isinstance(error, stripe.IdempotencyError):
+        return PoisonMessage(Reason.STRIPE_IDEMPOTENCY_CONFLICT, error.user_message or "")
+    if isinstance(error, stripe.RateLimitError):
+        return TransientFailure(Reason.STRIPE_RATE_LIMITED, "429 from Stripe")
+    if isinstance(error, stripe.APIConnectionError):
+        # The request may or may not have reached Stripe: the same key on retry finds out.
+        return TransientFailure(Reason.STRIPE_UNREACHABLE, type(error).__name__)
+    if isinstance(error, stripe.AuthenticationError | stripe.PermissionError):
+        # A wrong or revoked key: an operator must fix the secret; keep the message.
+        return TransientFailure(Reason.STRIPE_AUTHENTICATION, f"{status} from Stripe")
+    if isinstance(error, stripe.InvalidRequestError):
+        # A 4xx about the request itself (no such customer, bad parameter) repeats forever.
+        code = error.code or "invalid_request"
+        return PoisonMessage(Reason.STRIPE_INVALID_REQUEST, f"{status} {code}")
+    return TransientFailure(Reason.STRIPE_SERVER_ERROR, f"{status} from Stripe")
