@@ -51,7 +51,7 @@ class ChargeRequest(BaseModel):
         extra="forbid",
         frozen=True,
         title="ChargeRequest",
-        json_schema_extra={"$id": "https://chargeq.dev/schema/charge-request.v1.json"},
+        json_schema_extra={"$id": "urn:chargeq:charge-request:v1"},
     )
 
     version: Literal[1] = Field(description="Contract version; always 1.")
@@ -127,7 +127,9 @@ def parse_charge_request(body: str, limits: ChargeLimits) -> ChargeRequest:
     try:
         document = json.loads(body)
     except (ValueError, TypeError) as error:
-        raise PoisonMessage(Reason.INVALID_JSON, f"body is not JSON: {type(error).__name__}")
+        raise PoisonMessage(
+            Reason.INVALID_JSON, f"body is not JSON: {type(error).__name__}"
+        ) from None
     if not isinstance(document, dict):
         raise PoisonMessage(
             Reason.CONTRACT_VIOLATION, f"body is JSON {type(document).__name__}, not an object"
@@ -144,7 +146,7 @@ def parse_charge_request(body: str, limits: ChargeLimits) -> ChargeRequest:
 
 def describe_errors(error: Exception) -> str:
     """Field names and rule messages of a validation error, without the offending values."""
-    cause = error
+    cause: BaseException = error
     while not isinstance(cause, ValidationError) and cause.__cause__ is not None:
         cause = cause.__cause__  # Powertools may wrap pydantic's error
     if not isinstance(cause, ValidationError):

@@ -42,6 +42,8 @@ class Reason(StrEnum):
     STRIPE_AUTHENTICATION = "stripe_authentication"
     IDEMPOTENCY_STORE = "idempotency_store"
     IN_PROGRESS = "in_progress"
+    DLQ_UNAVAILABLE = "dlq_unavailable"
+    UNEXPECTED_ERROR = "unexpected_error"
     # A transient failure that used up every delivery SQS allows.
     RETRIES_EXHAUSTED = "retries_exhausted"
 

@@ -1,0 +1,92 @@
+"""Create the queue, DLQ, idempotency table and Stripe secret from ``PipelineSettings``.
+
+The same settings object the CDK stack is built from, so retention, ``maxReceiveCount``
+and visibility timeout locally are the deployed ones.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from chargeq.settings import PipelineSettings
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Where a pipeline's resources are: what the stack's outputs say in AWS."""
+
+    queue_url: str
+    queue_arn: str
+    dlq_url: str
+    dlq_arn: str
+    table_name: str
+    secret_name: str
+
+    def function_environment(self, settings: PipelineSettings) -> dict[str, str]:
+        """The charge function's environment for these resources."""
+        return settings.function_environment(
+            table_name=self.table_name, dlq_url=self.dlq_url, secret_name=self.secret_name
+        )
+
+
+def provision(session: boto3.Session, settings: PipelineSettings, stripe_api_key: str) -> Resources:
+    """Create (or find) every resource the function needs; safe to call twice."""
+    sqs = session.client("sqs")
+    dlq_url = sqs.create_queue(
+        QueueName=settings.dlq_name,
+        Attributes={"MessageRetentionPeriod": str(settings.dlq_retention_seconds)},
+    )["QueueUrl"]
+    dlq_arn = _queue_arn(sqs, dlq_url)
+    queue_url = sqs.create_queue(
+        QueueName=settings.queue_name,
+        Attributes={
+            "MessageRetentionPeriod": str(settings.queue_retention_seconds),
+            "VisibilityTimeout": str(settings.visibility_timeout_seconds),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}
+            ),
+        },
+    )["QueueUrl"]
+    _create_table(session.client("dynamodb"), settings.table_name)
+    _put_secret(session.client("secretsmanager"), settings.secret_name, stripe_api_key)
+    return Resources(
+        queue_url=queue_url,
+        queue_arn=_queue_arn(sqs, queue_url),
+        dlq_url=dlq_url,
+        dlq_arn=dlq_arn,
+        table_name=settings.table_name,
+        secret_name=settings.secret_name,
+    )
+
+
+def _queue_arn(sqs: Any, url: str) -> str:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return str(attributes["Attributes"]["QueueArn"])
+
+
+def _create_table(dynamodb: Any, name: str) -> None:
+    try:
+        dynamodb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    except dynamodb.exceptions.ResourceInUseException:
+        return
+    dynamodb.get_waiter("table_exists").wait(TableName=name)
+    dynamodb.update_time_to_live(
+        TableName=name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
+    )
+
+
+def _put_secret(secrets: Any, name: str, value: str) -> None:
+    try:
+        secrets.create_secret(Name=name, SecretString=value)
+    except secrets.exceptions.ResourceExistsException:
+        secrets.put_secret_value(SecretId=name, SecretString=value)
