@@ -15,6 +15,8 @@ idempotency key, so Stripe, not this table, is what keeps that retry from chargi
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -48,6 +50,16 @@ class Attempt:
 
 
 ChargeOnce = Callable[..., ChargeResult]
+
+
+def record_key(request_id: str) -> str:
+    """The idempotency table key Powertools writes for ``request_id``.
+
+    Mirrors Powertools' ``key_prefix#md5(json(key))``; a test holds it to the records the
+    library really writes. Operators' tools (``chargeq status``) look records up with it.
+    """
+    digest = hashlib.md5(json.dumps(request_id, sort_keys=True).encode(), usedforsecurity=False)
+    return f"{KEY_PREFIX}#{digest.hexdigest()}"
 
 
 def idempotency_config(expires_after_seconds: int) -> IdempotencyConfig:
