@@ -1,0 +1,143 @@
+"""Look into the DLQ without changing it, and redrive its messages to the queue.
+
+A redrive is always safe to run: a message whose first attempt charged finds its completed
+idempotency record (or, failing that, its Stripe idempotency key) and is not charged again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from charges.dead_letters import DETAIL_ATTRIBUTE, REASON_ATTRIBUTE
+
+#: Messages moved by the redrive policy (a crash or timeout on the last allowed delivery)
+#: carry no reason of ours.
+NO_REASON = "redrive_policy"
+
+#: Attributes a local redrive sets so the message's history is visible.
+REDRIVEN_ATTRIBUTE = "chargeq-redriven-from"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A DLQ message as an operator reads it."""
+
+    message_id: str
+    reason: str
+    detail: str
+    receive_count: int
+    sent_timestamp_ms: int
+    body: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _dead_letter(message: dict[str, Any]) -> DeadLetter:
+    attributes = message.get("MessageAttributes", {})
+    system = message.get("Attributes", {})
+    return DeadLetter(
+        message_id=message["MessageId"],
+        reason=attributes.get(REASON_ATTRIBUTE, {}).get("StringValue", NO_REASON),
+        detail=attributes.get(DETAIL_ATTRIBUTE, {}).get("StringValue", ""),
+        receive_count=int(system.get("ApproximateReceiveCount", 0)),
+        sent_timestamp_ms=int(system.get("SentTimestamp", 0)),
+        body=message["Body"],
+    )
+
+
+def peek(sqs: Any, dlq_url: str, *, limit: int = 100) -> list[DeadLetter]:
+    """Up to ``limit`` DLQ messages, deleting nothing.
+
+    Received with a visibility timeout of 0 so they stay visible to anyone else; the same
+    message can come back within one listing, so results are de-duplicated by ID. SQS
+    samples servers on each receive: a short listing may miss messages (the count from
+    ``ApproximateNumberOfMessages`` is printed alongside by the CLI).
+    """
+    seen: dict[str, DeadLetter] = {}
+    empty_receives = 0
+    while len(seen) < limit and empty_receives < 3:
+        messages = sqs.receive_message(
+            QueueUrl=dlq_url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=0,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        new = [message for message in messages if message["MessageId"] not in seen]
+        if not new:
+            empty_receives += 1
+        for message in new[: limit - len(seen)]:
+            seen[message["MessageId"]] = _dead_letter(message)
+    return sorted(seen.values(), key=lambda letter: letter.sent_timestamp_ms)
+
+
+def approximate_depth(sqs: Any, queue_url: str) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])
+
+
+def start_move_task(sqs: Any, dlq_url: str, queue_url: str) -> str:
+    """Redrive on AWS with SQS's own StartMessageMoveTask; returns the task handle."""
+    arns = [
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        for url in (dlq_url, queue_url)
+    ]
+    return str(sqs.start_message_move_task(SourceArn=arns[0], DestinationArn=arns[1])["TaskHandle"])
+
+
+def copy_back(
+    sqs: Any,
+    dlq_url: str,
+    queue_url: str,
+    *,
+    reason: str | None = None,
+    limit: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """Redrive by receive, send, delete (moto lacks StartMessageMoveTask).
+
+    Each message is sent to the queue before it is deleted from the DLQ, so a failure in
+    between leaves a copy in both places, never in neither; the pipeline charges the
+    duplicate once. ``reason`` redrives only messages with that reason. Returns the count.
+    """
+    moved = 0
+    skipped: set[str] = set()
+    empty_receives = 0
+    while (limit is None or moved < limit) and empty_receives < 2:
+        messages = sqs.receive_message(
+            QueueUrl=dlq_url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=30,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        candidates = [m for m in messages if m["MessageId"] not in skipped]
+        if not candidates:
+            empty_receives += 1
+        for message in candidates:
+            letter = _dead_letter(message)
+            if (reason and letter.reason != reason) or (limit is not None and moved >= limit):
+                skipped.add(letter.message_id)
+                sqs.change_message_visibility(
+                    QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+                continue
+            sqs.send_message(
+                QueueUrl=queue_url,
+                MessageBody=message["Body"],
+                MessageAttributes={
+                    REDRIVEN_ATTRIBUTE: {"DataType": "String", "StringValue": letter.message_id}
+                },
+            )
+            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+            if on_progress:
+                on_progress(moved)
+    return moved

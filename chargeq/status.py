@@ -1,0 +1,48 @@
+"""What the idempotency table says about a request: the answer to "was this charged?"."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from charges.claims import record_key
+
+
+@dataclass(frozen=True)
+class RequestStatus:
+    """One request's idempotency record, read for a person."""
+
+    request_id: str
+    state: str  # "not_found", "in_progress", "charged", "declined"
+    result: dict[str, Any] | None = None
+    expires_at: int | None = None
+    in_progress_until_ms: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in self.__dict__.items() if value is not None}
+
+
+def read_status(dynamodb: Any, table_name: str, request_id: str) -> RequestStatus:
+    """Look the request up by the same key Powertools writes (a consistent read)."""
+    item = dynamodb.get_item(
+        TableName=table_name, Key={"id": {"S": record_key(request_id)}}, ConsistentRead=True
+    ).get("Item")
+    if not item:
+        return RequestStatus(request_id, "not_found")
+    expires_at = int(item["expiration"]["N"]) if "expiration" in item else None
+    if expires_at is not None and expires_at < time.time():
+        # TTL deletion lags; an expired record no longer protects anything.
+        return RequestStatus(request_id, "not_found", expires_at=expires_at)
+    status = item.get("status", {}).get("S", "")
+    if status == "INPROGRESS":
+        until = item.get("in_progress_expiration", {}).get("N")
+        return RequestStatus(
+            request_id,
+            "in_progress",
+            expires_at=expires_at,
+            in_progress_until_ms=int(until) if until else None,
+        )
+    result = json.loads(item["data"]["S"]) if "data" in item else {}
+    return RequestStatus(request_id, str(result.get("outcome", status.lower())), result, expires_at)
