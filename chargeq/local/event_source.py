@@ -23,6 +23,7 @@ class BatchReport:
     received: int = 0
     deleted: int = 0
     failed_message_ids: list[str] = field(default_factory=list)
+    redelivered: int = 0
     error: str | None = None
 
 
@@ -37,12 +38,16 @@ class EventSource:
         *,
         batch_size: int = 10,
         wait_seconds: int = 0,
+        redeliver: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
         self._sqs = sqs
         self._queue_url = queue_url
         self._queue_arn = queue_arn
         self._batch_size = batch_size
         self._wait_seconds = wait_seconds
+        # SQS is at-least-once: a processed message can come back (a lost delete, a
+        # second copy on another server). ``redeliver`` picks messages to treat so.
+        self._redeliver = redeliver
 
     def receive(self) -> list[dict[str, Any]]:
         response = self._sqs.receive_message(
@@ -74,6 +79,12 @@ class EventSource:
             failed = {message["MessageId"] for message in messages}
         done = [message for message in messages if message["MessageId"] not in failed]
         report.failed_message_ids = sorted(failed)
+        if self._redeliver:
+            again = [message for message in done if self._redeliver(message)]
+            for message in again:
+                self._make_visible(message)
+            report.redelivered = len(again)
+            done = [message for message in done if message not in again]
         for start in range(0, len(done), 10):
             chunk = done[start : start + 10]
             self._sqs.delete_message_batch(
@@ -87,12 +98,13 @@ class EventSource:
         if retry_now:
             for message in messages:
                 if message["MessageId"] in failed:
-                    self._sqs.change_message_visibility(
-                        QueueUrl=self._queue_url,
-                        ReceiptHandle=message["ReceiptHandle"],
-                        VisibilityTimeout=0,
-                    )
+                    self._make_visible(message)
         return report
+
+    def _make_visible(self, message: dict[str, Any]) -> None:
+        self._sqs.change_message_visibility(
+            QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+        )
 
     def poll_once(self, invoke: Invoke, *, retry_now: bool = False) -> BatchReport:
         """Receive one batch and deliver it."""
