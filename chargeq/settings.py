@@ -14,8 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from charges.metric_names import MetricName
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from charges.metric_names import MetricName
 
 __all__ = ["METRICS_NAMESPACE", "MetricName", "OutputName", "PipelineSettings", "SettingsError"]
 
@@ -45,7 +46,7 @@ class OutputName:
     DLQ_URL = "DeadLetterQueueUrl"
     TABLE_NAME = "IdempotencyTableName"
     FUNCTION_NAME = "FunctionName"
-    SECRET_NAME = "StripeSecretName"
+    SECRET_NAME = "StripeSecretName"  # noqa: S105 - a name, not a secret
     ALARM_TOPIC_ARN = "AlarmTopicArn"
     DASHBOARD_NAME = "DashboardName"
 
@@ -80,7 +81,7 @@ class PipelineSettings(BaseModel):
     )
 
     # The function.
-    function_timeout_seconds: int = Field(30, ge=5, le=900)
+    function_timeout_seconds: int = Field(30, ge=1, le=900)
     function_memory_mb: int = Field(512, ge=128, le=10240)
 
     # Idempotency: how long a completed charge keeps protecting retries.
