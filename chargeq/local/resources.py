@@ -33,9 +33,14 @@ class Resources:
         )
 
 
-def provision(session: boto3.Session, settings: PipelineSettings, stripe_api_key: str) -> Resources:
+def provision(
+    session: boto3.Session,
+    settings: PipelineSettings,
+    stripe_api_key: str,
+    endpoint_url: str | None = None,
+) -> Resources:
     """Create (or find) every resource the function needs; safe to call twice."""
-    sqs = session.client("sqs")
+    sqs = session.client("sqs", endpoint_url=endpoint_url)
     dlq_url = sqs.create_queue(
         QueueName=settings.dlq_name,
         Attributes={"MessageRetentionPeriod": str(settings.dlq_retention_seconds)},
@@ -51,8 +56,12 @@ def provision(session: boto3.Session, settings: PipelineSettings, stripe_api_key
             ),
         },
     )["QueueUrl"]
-    _create_table(session.client("dynamodb"), settings.table_name)
-    _put_secret(session.client("secretsmanager"), settings.secret_name, stripe_api_key)
+    _create_table(session.client("dynamodb", endpoint_url=endpoint_url), settings.table_name)
+    _put_secret(
+        session.client("secretsmanager", endpoint_url=endpoint_url),
+        settings.secret_name,
+        stripe_api_key,
+    )
     return Resources(
         queue_url=queue_url,
         queue_arn=_queue_arn(sqs, queue_url),
