@@ -22,7 +22,6 @@ from typing import Any
 
 import boto3
 
-from charges.contract import ChargeLimits
 from chargeq.deployment import load_settings
 from chargeq.dlq import peek
 from chargeq.emulator import EmulatorControl
@@ -36,6 +35,7 @@ from chargeq.local.workload import Workload, build_workload
 from chargeq.producer import ChargeProducer
 from chargeq.settings import PipelineSettings
 from chargeq.status import read_status
+from charges.contract import ChargeLimits
 
 STRIPE_API_KEY = "sk_test_local_demo"
 
@@ -118,7 +118,9 @@ def local_stack(
         ) as stripe,
     ):
         session = boto3.Session(
-            aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1"
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
+            region_name="us-east-1",
         )
         resources = provision(session, settings, STRIPE_API_KEY, endpoint_url=moto.url)
         yield LocalStack(settings, moto.url, stripe.url, resources, session, logs)
