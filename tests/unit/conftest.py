@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import boto3
 import pytest
+from chargeq.emulator import StripeEmulator
 from moto import mock_aws
 
+from chargeq.local.event_source import EventSource
+from chargeq.local.resources import provision
+from chargeq.settings import PipelineSettings
 from charges.config import FunctionConfig
 from charges.dependencies import Dependencies
-from charges.handler import handle_batch
-from chargeq.emulator import StripeEmulator
-from chargeq.local.context import LocalLambdaContext
-from chargeq.local.event_source import BatchReport, EventSource
-from chargeq.local.resources import Resources, provision
-from chargeq.settings import PipelineSettings
-
-API_KEY = "sk_test_unit"
+from tests.harness import API_KEY, Pipeline, PipelineFactory
 
 
 @pytest.fixture(scope="session")
@@ -35,107 +29,39 @@ def stripe(emulator: StripeEmulator) -> StripeEmulator:
     return emulator
 
 
-@dataclass
-class Pipeline:
-    """The function wired to moto and the emulator, driven like Lambda's event source."""
-
-    settings: PipelineSettings
-    resources: Resources
-    deps: Dependencies
-    sqs: Any
-    dynamodb: Any
-    source: EventSource
-    invocations: list[dict[str, Any]] = field(default_factory=list)
-
-    def send(self, *bodies: str | dict[str, Any]) -> None:
-        for body in bodies:
-            text = body if isinstance(body, str) else json.dumps(body)
-            self.sqs.send_message(QueueUrl=self.resources.queue_url, MessageBody=text)
-
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        self.invocations.append(event)
-        return handle_batch(event, LocalLambdaContext(), self.deps)
-
-    def run_batch(self) -> BatchReport:
-        """One invocation on up to ten records; failures become visible again at once."""
-        return self.source.poll_once(self.invoke, retry_now=True)
-
-    def drain(self, max_batches: int = 50) -> list[BatchReport]:
-        """Invoke until the queue is empty (retries included)."""
-        reports = []
-        for _ in range(max_batches):
-            report = self.run_batch()
-            if not report.received:
-                break
-            reports.append(report)
-        return reports
-
-    def dead_letters(self) -> list[dict[str, Any]]:
-        letters = []
-        while messages := self.sqs.receive_message(
-            QueueUrl=self.resources.dlq_url,
-            MaxNumberOfMessages=10,
-            MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["All"],
-        ).get("Messages"):
-            for message in messages:
-                letters.append(message)
-                self.sqs.delete_message(
-                    QueueUrl=self.resources.dlq_url, ReceiptHandle=message["ReceiptHandle"]
-                )
-        return letters
-
-    def dead_letter_reasons(self) -> list[str]:
-        return sorted(
-            message["MessageAttributes"]["chargeq-reason"]["StringValue"]
-            for message in self.dead_letters()
-        )
-
-    def queue_depth(self) -> int:
-        attributes = self.sqs.get_queue_attributes(
-            QueueUrl=self.resources.queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(
-            attributes["ApproximateNumberOfMessagesNotVisible"]
-        )
-
-
 @pytest.fixture
 def settings() -> PipelineSettings:
     return PipelineSettings(stage="test", max_receive_count=3)
 
 
 @pytest.fixture
-def pipeline(stripe: StripeEmulator, settings: PipelineSettings) -> Iterator[Pipeline]:
+def make_pipeline(stripe: StripeEmulator, settings: PipelineSettings) -> Iterator[PipelineFactory]:
+    """Build the pipeline inside moto; ``stripe_api_key`` is what the secret holds."""
     with mock_aws():
-        session = boto3.Session(region_name="us-east-1")
-        resources = provision(session, settings, stripe_api_key=API_KEY)
-        environment = resources.function_environment(settings) | {
-            "STRIPE_API_BASE": stripe.url,
-            "STRIPE_TIMEOUT_SECONDS": "2",
-        }
-        deps = Dependencies.build(FunctionConfig.from_environment(environment), session)
-        sqs = session.client("sqs")
-        yield Pipeline(
-            settings=settings,
-            resources=resources,
-            deps=deps,
-            sqs=sqs,
-            dynamodb=session.client("dynamodb"),
-            source=EventSource(
-                sqs, resources.queue_url, resources.queue_arn, batch_size=settings.batch_size
-            ),
-        )
+
+        def build(stripe_api_key: str = API_KEY) -> Pipeline:
+            session = boto3.Session(region_name="us-east-1")
+            resources = provision(session, settings, stripe_api_key=stripe_api_key)
+            environment = resources.function_environment(settings) | {
+                "STRIPE_API_BASE": stripe.url,
+                "STRIPE_TIMEOUT_SECONDS": "2",
+            }
+            deps = Dependencies.build(FunctionConfig.from_environment(environment), session)
+            sqs = session.client("sqs")
+            return Pipeline(
+                settings=settings,
+                resources=resources,
+                deps=deps,
+                sqs=sqs,
+                dynamodb=session.client("dynamodb"),
+                source=EventSource(
+                    sqs, resources.queue_url, resources.queue_arn, batch_size=settings.batch_size
+                ),
+            )
+
+        yield build
 
 
-def charge_body(request_id: str, **overrides: Any) -> dict[str, Any]:
-    """A valid charge request body."""
-    return {
-        "version": 1,
-        "request_id": request_id,
-        "customer": "cus_good",
-        "amount": 1500,
-        "currency": "usd",
-        "payment_method": "pm_card_visa",
-    } | overrides
+@pytest.fixture
+def pipeline(make_pipeline: PipelineFactory) -> Pipeline:
+    return make_pipeline()
