@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import (
 )
 
 from charges.contract import ChargeRequest
+from charges.delivery import Delivery
 from charges.outcomes import ChargeResult
 from charges.payments import PaymentGateway
 
@@ -44,8 +45,13 @@ PAYLOAD_FIELDS = "[customer, amount, currency, payment_method]"
 
 @dataclass
 class Attempt:
-    """Passed with each call so the caller learns whether the charge ran or was replayed."""
+    """One try at a request: the delivery it came with, and whether the charge ran.
 
+    Powertools hashes only ``request``; this rides along unhashed. ``ran`` stays False
+    when the stored result was returned instead (a suppressed duplicate).
+    """
+
+    delivery: Delivery | None = None
     ran: bool = field(default=False)
 
 
@@ -92,6 +98,6 @@ def make_charge_once(
     )
     def charge_once(*, request: ChargeRequest, attempt: Attempt) -> ChargeResult:
         attempt.ran = True
-        return gateway.charge(request)
+        return gateway.charge(request, attempt.delivery)
 
     return charge_once

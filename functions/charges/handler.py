@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from charges.claims import Attempt
 from charges.contract import parse_charge_request
+from charges.delivery import Delivery
 from charges.dependencies import Dependencies, get_dependencies
 from charges.metric_names import MetricName
 from charges.observability import count, logger, metrics, tracer
@@ -60,7 +61,7 @@ def handle_record(record: SQSRecord, deps: Dependencies) -> ChargeResult | None:
     try:
         request = parse_charge_request(record.body, deps.config.limits)
         logger.thread_safe_append_keys(request_id=request.request_id)
-        attempt = Attempt()
+        attempt = Attempt(Delivery.from_record(record))
         result = deps.charge_once()(request=request, attempt=attempt)
     except Exception as error:  # every error is settled below; none is swallowed
         settle_failure(record, error, deps)

@@ -58,12 +58,17 @@ class PoisonMessage(Exception):
 
 
 class TransientFailure(Exception):
-    """The record may succeed on a later delivery; nothing final happened."""
+    """The record may succeed on a later delivery; nothing final happened.
 
-    def __init__(self, reason: Reason, detail: str) -> None:
+    ``replayed_server_error`` marks a 500 that Stripe saved for the idempotency key and
+    replays: retrying with that key can never succeed.
+    """
+
+    def __init__(self, reason: Reason, detail: str, *, replayed_server_error: bool = False):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+        self.replayed_server_error = replayed_server_error
 
 
 class ChargeResult(BaseModel):

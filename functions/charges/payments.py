@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import stripe
 
 from charges.contract import ChargeRequest
+from charges.delivery import Delivery
 from charges.outcomes import ChargeResult, PoisonMessage, Reason, TransientFailure
 
 #: Pin the API version so a Stripe upgrade cannot change response shapes under us.
@@ -27,15 +28,25 @@ IDEMPOTENCY_KEY_PREFIX = "chargeq-v1"
 _CHARGED_STATUSES = frozenset({"succeeded", "processing", "requires_capture"})
 
 
-def idempotency_key(request_id: str) -> str:
-    """The Stripe idempotency key for a request: derived from ``request_id`` only."""
-    return f"{IDEMPOTENCY_KEY_PREFIX}:{request_id}"
+def idempotency_key(request_id: str, attempt: int = 1) -> str:
+    """The Stripe idempotency key for a request: derived from ``request_id`` only.
+
+    ``attempt`` above 1 is used only after Stripe replayed a saved 500 for the first key
+    and a look-up found no PaymentIntent (see ``StripeGateway.charge``).
+    """
+    base = f"{IDEMPOTENCY_KEY_PREFIX}:{request_id}"
+    return base if attempt <= 1 else f"{base}:attempt-{attempt}"
+
+
+#: How far before a message's first enqueue a matching PaymentIntent can have been created
+#: (clock skew between SQS and Stripe), when looking one up.
+_LOOKUP_MARGIN_SECONDS = 3600
 
 
 class PaymentGateway(Protocol):
     """What the handler needs from a payment provider."""
 
-    def charge(self, request: ChargeRequest) -> ChargeResult:
+    def charge(self, request: ChargeRequest, delivery: Delivery | None = None) -> ChargeResult:
         """Charge once; return charged or declined, or raise Poison/Transient."""
         ...
 
@@ -68,7 +79,58 @@ class StripeGateway:
         )
         self._on_latency = on_latency
 
-    def charge(self, request: ChargeRequest) -> ChargeResult:
+    def charge(self, request: ChargeRequest, delivery: Delivery | None = None) -> ChargeResult:
+        """Charge ``request`` once, or return what an earlier attempt already did.
+
+        When ``delivery`` says an earlier attempt may have reached Stripe beyond what the
+        idempotency key covers, the customer's PaymentIntents are searched first.
+        """
+        if delivery and delivery.may_have_reached_stripe():
+            since = delivery.first_sent_ms // 1000 - _LOOKUP_MARGIN_SECONDS
+            existing = self.find_existing(request, created_since=since)
+            if existing is not None:
+                return _result_from_intent(request, existing)
+        try:
+            return self._create(request, idempotency_key(request.request_id))
+        except TransientFailure as failure:
+            if not failure.replayed_server_error:
+                raise
+        # Stripe saved a 500 for our key and replays it forever: look for the charge, and
+        # only when there is none try again under the next key. Every later delivery
+        # looks first, so a charge made under the new key is found, not repeated.
+        existing = self.find_existing(request, created_since=_created_floor(delivery))
+        if existing is not None:
+            return _result_from_intent(request, existing)
+        attempt = delivery.receive_count if delivery else 1
+        return self._create(request, idempotency_key(request.request_id, attempt=attempt))
+
+    def find_existing(self, request: ChargeRequest, *, created_since: int) -> Any | None:
+        """The PaymentIntent created for ``request_id``, if any.
+
+        Lists the customer's PaymentIntents by creation time, which is consistent (Stripe's
+        Search API is not: a new PaymentIntent can take a minute to appear there).
+        """
+        started = time.perf_counter()
+        try:
+            page = self._client.v1.payment_intents.list(
+                params={
+                    "customer": request.customer,
+                    "created": {"gte": created_since},
+                    "limit": 100,
+                }
+            )
+            for intent in page.auto_paging_iter():
+                metadata = intent.metadata.to_dict() if intent.metadata else {}
+                if metadata.get("request_id") == request.request_id:
+                    return intent
+        except stripe.StripeError as error:
+            raise _failure(error) from error
+        finally:
+            if self._on_latency:
+                self._on_latency((time.perf_counter() - started) * 1000)
+        return None
+
+    def _create(self, request: ChargeRequest, key: str) -> ChargeResult:
         params: dict[str, Any] = {
             "amount": request.amount,
             "currency": request.currency,
@@ -85,7 +147,7 @@ class StripeGateway:
         try:
             intent = self._client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
-                options={"idempotency_key": idempotency_key(request.request_id)},
+                options={"idempotency_key": key},
             )
         except stripe.CardError as error:
             return _declined(request, error)
@@ -94,14 +156,29 @@ class StripeGateway:
         finally:
             if self._on_latency:
                 self._on_latency((time.perf_counter() - started) * 1000)
-        return ChargeResult(
-            request_id=request.request_id,
-            outcome="charged" if intent.status in _CHARGED_STATUSES else "declined",
-            payment_intent_id=intent.id,
-            status=intent.status,
-            amount=intent.amount,
-            currency=intent.currency,
-        )
+        return _result_from_intent(request, intent)
+
+
+def _created_floor(delivery: Delivery | None) -> int:
+    if delivery is None:
+        return int(time.time()) - 2 * 86400
+    return delivery.first_sent_ms // 1000 - _LOOKUP_MARGIN_SECONDS
+
+
+def _result_from_intent(request: ChargeRequest, intent: Any) -> ChargeResult:
+    """The outcome a PaymentIntent stands for, whether just created or found again."""
+    charged = intent.status in _CHARGED_STATUSES
+    error = getattr(intent, "last_payment_error", None)
+    return ChargeResult(
+        request_id=request.request_id,
+        outcome="charged" if charged else "declined",
+        payment_intent_id=intent.id,
+        status=intent.status,
+        amount=intent.amount,
+        currency=intent.currency,
+        error_code=None if charged or not error else getattr(error, "code", None),
+        decline_code=None if charged or not error else getattr(error, "decline_code", None),
+    )
 
 
 def _declined(request: ChargeRequest, error: stripe.CardError) -> ChargeResult:
@@ -111,8 +188,8 @@ def _declined(request: ChargeRequest, error: stripe.CardError) -> ChargeResult:
     return ChargeResult(
         request_id=request.request_id,
         outcome="declined",
-        payment_intent_id=intent.get("id") if intent else None,
-        status=intent.get("status", "requires_payment_method") if intent else "declined",
+        payment_intent_id=getattr(intent, "id", None),
+        status=getattr(intent, "status", None) or "requires_payment_method",
         amount=request.amount,
         currency=request.currency,
         error_code=error.code,
@@ -137,4 +214,7 @@ def _failure(error: stripe.StripeError) -> PoisonMessage | TransientFailure:
         # A 4xx about the request itself (no such customer, bad parameter) repeats forever.
         code = error.code or "invalid_request"
         return PoisonMessage(Reason.STRIPE_INVALID_REQUEST, f"{status} {code}")
-    return TransientFailure(Reason.STRIPE_SERVER_ERROR, f"{status} from Stripe")
+    replayed = (error.headers or {}).get("idempotent-replayed") == "true"
+    return TransientFailure(
+        Reason.STRIPE_SERVER_ERROR, f"{status} from Stripe", replayed_server_error=replayed
+    )
