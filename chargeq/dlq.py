@@ -11,13 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from charges.dead_letters import DETAIL_ATTRIBUTE, REASON_ATTRIBUTE
+from charges.delivery import FIRST_SENT_ATTRIBUTE, REDRIVEN_ATTRIBUTE
 
 #: Messages moved by the redrive policy (a crash or timeout on the last allowed delivery)
 #: carry no reason of ours.
 NO_REASON = "redrive_policy"
-
-#: Attributes a local redrive sets so the message's history is visible.
-REDRIVEN_ATTRIBUTE = "chargeq-redriven-from"
 
 
 @dataclass(frozen=True)
@@ -46,6 +44,11 @@ def _dead_letter(message: dict[str, Any]) -> DeadLetter:
         sent_timestamp_ms=int(system.get("SentTimestamp", 0)),
         body=message["Body"],
     )
+
+
+def _first_sent(message: dict[str, Any], letter: DeadLetter) -> str:
+    value = message.get("MessageAttributes", {}).get(FIRST_SENT_ATTRIBUTE, {}).get("StringValue")
+    return value if value and value.isdigit() else str(letter.sent_timestamp_ms)
 
 
 def peek(sqs: Any, dlq_url: str, *, limit: int = 100) -> list[DeadLetter]:
@@ -129,12 +132,16 @@ def copy_back(
                     QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
                 )
                 continue
-            sqs.send_message(
-                QueueUrl=queue_url,
-                MessageBody=message["Body"],
-                MessageAttributes={
-                    REDRIVEN_ATTRIBUTE: {"DataType": "String", "StringValue": letter.message_id}
+            attributes = {
+                REDRIVEN_ATTRIBUTE: {"DataType": "String", "StringValue": letter.message_id},
+                # The request's age survives the copy, so a late retry looks Stripe up.
+                FIRST_SENT_ATTRIBUTE: {
+                    "DataType": "String",
+                    "StringValue": _first_sent(message, letter),
                 },
+            }
+            sqs.send_message(
+                QueueUrl=queue_url, MessageBody=message["Body"], MessageAttributes=attributes
             )
             sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
             moved += 1

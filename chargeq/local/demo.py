@@ -64,7 +64,7 @@ class LocalStack:
     logs: Path
 
     def client(self, service: str) -> Any:
-        return self.session.client(service, endpoint_url=self.moto_url)  # type: ignore[call-overload]
+        return self.session.client(service, endpoint_url=self.moto_url)
 
     def function_environment(self) -> dict[str, str]:
         return (

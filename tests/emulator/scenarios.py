@@ -1,7 +1,9 @@
-"""Request parameters for the emulator tests, shaped like the pipeline's charges."""
+"""Building blocks of the emulator tests: charges shaped like the pipeline's, and waiting."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import stripe
@@ -38,3 +40,12 @@ def replayed(obj: stripe.StripeObject | stripe.StripeError) -> bool:
         assert obj.last_response is not None
         headers = obj.last_response.headers
     return headers.get("Idempotent-Replayed") == "true"
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll until ``condition()`` holds; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
