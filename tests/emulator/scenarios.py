@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import stripe
@@ -34,6 +34,7 @@ def create(
 
 def replayed(obj: stripe.StripeObject | stripe.StripeError) -> bool:
     """Whether Stripe answered from a saved idempotent response."""
+    headers: Mapping[str, str]
     if isinstance(obj, stripe.StripeError):
         headers = obj.headers or {}
     else:

@@ -39,6 +39,7 @@ def test_declining_payment_method_raises_card_error_and_creates_the_intent(
     intent = error.error.payment_intent
     assert intent is not None
     assert intent.status == "requires_payment_method"
+    assert intent.last_payment_error is not None
     assert intent.last_payment_error.code == code
     assert intent.metadata["request_id"] == "order-1"
     stored = client.v1.payment_intents.retrieve(intent.id)

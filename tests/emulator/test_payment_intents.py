@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -32,6 +33,7 @@ def test_confirmed_off_session_create_succeeds_with_stripe_shaped_intent(
     assert intent.metadata["request_id"] == "order-1"
     assert intent.livemode is False
     assert intent.last_payment_error is None
+    assert isinstance(intent.latest_charge, str)
     assert intent.latest_charge.startswith("ch_")
     assert intent.created == int(emulator.now())
 
@@ -87,7 +89,7 @@ def test_list_filters_by_customer_and_created_range_newest_first(
     assert [i.id for i in everything.data] == [latest.id, late.id, early.id]
     assert [i.id for i in recent.data] == [latest.id, late.id]
     assert [i.metadata["request_id"] for i in before.data] == ["b-1", "a-1"]
-    assert everything.object == "list"
+    assert everything["object"] == "list"
     assert everything.url == "/v1/payment_intents"
     assert everything.has_more is False
 
@@ -155,7 +157,7 @@ def test_invalid_list_parameters_are_400(
     ],
 )
 def test_invalid_create_parameters_are_400_with_the_param(
-    client: stripe.StripeClient, overrides: dict[str, object], param: str
+    client: stripe.StripeClient, overrides: dict[str, Any], param: str
 ):
     with pytest.raises(stripe.InvalidRequestError) as raised:
         create(client, "bad", **overrides)
