@@ -30,7 +30,11 @@ def parse_pairs(encoded: str) -> list[tuple[str, str]]:
 
 
 def decode(pairs: list[tuple[str, str]]) -> Params:
-    """Nest bracketed keys; ``a[0]``, ``a[1]`` and ``a[]`` become lists."""
+    """Nest bracketed keys into dicts.
+
+    Arrays (``a[0]=x``, ``a[]=x``) stay dicts keyed by index here: only the endpoint knows
+    whether ``metadata[0]`` is an array item or a metadata key named "0" (see ``read_list``).
+    """
     root: Params = {}
     for key, value in pairs:
         match = _KEY.match(key)
@@ -38,7 +42,7 @@ def decode(pairs: list[tuple[str, str]]) -> Params:
             raise invalid_request(f"Invalid parameter name: {key}", param=key)
         path = [match.group(1), *_PART.findall(match.group(2))]
         _insert(root, path, value, key)
-    return _listify(root)
+    return root
 
 
 def _insert(node: Params, path: list[str], value: str, key: str) -> None:
@@ -52,18 +56,6 @@ def _insert(node: Params, path: list[str], value: str, key: str) -> None:
     if isinstance(node.get(last), dict):
         raise invalid_request(f"Invalid parameter: {key} mixes a value and a hash", param=key)
     node[last] = value
-
-
-def _listify(node: Params) -> Params:
-    """Turn dicts keyed ``"0".."n-1"`` into lists, bottom-up."""
-    result: Params = {}
-    for name, value in node.items():
-        if isinstance(value, dict):
-            value = _listify(value)
-            if value and all(k.isdigit() for k in value):
-                value = [value[k] for k in sorted(value, key=int)]
-        result[name] = value
-    return result
 
 
 def reject_unknown(params: Params, known: frozenset[str]) -> None:
@@ -105,3 +97,16 @@ def read_boolean(params: Params, name: str) -> bool:
     if text not in ("true", "false"):
         raise invalid_request(f"Invalid boolean: {text}", param=name)
     return text == "true"
+
+
+def read_list(params: Params, name: str) -> list[str] | None:
+    """An array of strings, sent as ``name[0]=..&name[1]=..`` (or ``name[]=..``)."""
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, dict) or not all(key.isdigit() for key in value):
+        raise invalid_request(f"Invalid array: {name}", param=name)
+    items = [value[key] for key in sorted(value, key=int)]
+    if not all(isinstance(item, str) for item in items):
+        raise invalid_request(f"Invalid array: {name}", param=name)
+    return items

@@ -18,6 +18,7 @@ from chargeq.emulator.forms import (
     Params,
     read_boolean,
     read_integer,
+    read_list,
     read_string,
     reject_unknown,
 )
@@ -109,9 +110,7 @@ def parse_create(params: Params) -> CreateRequest:
     capture_method = read_string(params, "capture_method") or "automatic_async"
     if capture_method not in _CAPTURE_METHODS:
         raise invalid_request(f"Invalid capture_method: {capture_method}", param="capture_method")
-    types = params.get("payment_method_types", ["card"])
-    if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
-        raise invalid_request("Invalid array", param="payment_method_types")
+    types = read_list(params, "payment_method_types") or ["card"]
     return CreateRequest(
         amount=amount,
         currency=currency.lower(),

@@ -227,3 +227,16 @@ def test_one_keep_alive_connection_serves_many_requests(emulator: StripeEmulator
         connection.close()
     # THEN every answer is framed by its Content-Length and the connection stays usable
     assert statuses == [200, 404, 404] * 2
+
+
+def test_numeric_metadata_keys_and_arrays_survive_the_form_encoding(
+    client: stripe.StripeClient,
+):
+    intent = create(
+        client,
+        "order-8",
+        metadata={"request_id": "order-8", "0": "zero"},
+        payment_method_types=["card"],
+    )
+    assert intent.metadata.to_dict() == {"request_id": "order-8", "0": "zero"}
+    assert intent.payment_method_types == ["card"]
