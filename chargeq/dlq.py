@@ -54,27 +54,44 @@ def _first_sent(message: dict[str, Any], letter: DeadLetter) -> str:
 def peek(sqs: Any, dlq_url: str, *, limit: int = 100) -> list[DeadLetter]:
     """Up to ``limit`` DLQ messages, deleting nothing.
 
-    Received with a visibility timeout of 0 so they stay visible to anyone else; the same
-    message can come back within one listing, so results are de-duplicated by ID. SQS
-    samples servers on each receive: a short listing may miss messages (the count from
-    ``ApproximateNumberOfMessages`` is printed alongside by the CLI).
+    Messages are received with a short visibility timeout so each receive returns new
+    ones, then made visible again at once: the DLQ is as it was, give or take a receive
+    count. (With a zero timeout SQS would keep returning the same first messages.)
     """
     seen: dict[str, DeadLetter] = {}
+    handles: list[str] = []
     empty_receives = 0
-    while len(seen) < limit and empty_receives < 3:
-        messages = sqs.receive_message(
-            QueueUrl=dlq_url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=0,
-            MessageSystemAttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
-        new = [message for message in messages if message["MessageId"] not in seen]
-        if not new:
-            empty_receives += 1
-        for message in new[: limit - len(seen)]:
-            seen[message["MessageId"]] = _dead_letter(message)
+    try:
+        while len(seen) < limit and empty_receives < 2:
+            messages = sqs.receive_message(
+                QueueUrl=dlq_url,
+                MaxNumberOfMessages=min(10, limit - len(seen)),
+                VisibilityTimeout=_PEEK_VISIBILITY_SECONDS,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            empty_receives = 0 if messages else empty_receives + 1
+            for message in messages:
+                handles.append(message["ReceiptHandle"])
+                seen.setdefault(message["MessageId"], _dead_letter(message))
+    finally:
+        _make_visible(sqs, dlq_url, handles)
     return sorted(seen.values(), key=lambda letter: letter.sent_timestamp_ms)
+
+
+#: Long enough to page through a large DLQ; the messages are released right after.
+_PEEK_VISIBILITY_SECONDS = 60
+
+
+def _make_visible(sqs: Any, queue_url: str, handles: list[str]) -> None:
+    for start in range(0, len(handles), 10):
+        sqs.change_message_visibility_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(index), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                for index, handle in enumerate(handles[start : start + 10])
+            ],
+        )
 
 
 def approximate_depth(sqs: Any, queue_url: str) -> int:

@@ -41,7 +41,7 @@ STRIPE_API_KEY = "sk_test_local_demo"
 
 #: Locally the function timeout is short so retries come back in seconds, not minutes;
 #: the visibility timeout is still derived from it by the deployed rule (6x).
-LOCAL_FUNCTION_TIMEOUT_SECONDS = 3
+LOCAL_FUNCTION_TIMEOUT_SECONDS = 2
 
 #: Fake credentials for moto; they never leave this machine.
 LOCAL_AWS_ENVIRONMENT = {
