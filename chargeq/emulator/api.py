@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ from chargeq.emulator.responses import (
     unrecognized_url,
 )
 from chargeq.emulator.state import EmulatorState
+
+logger = logging.getLogger("chargeq.emulator")
 
 #: Sent back in ``Stripe-Version`` when a request does not name a version.
 DEFAULT_API_VERSION = "2026-10-28.endive"
@@ -111,13 +114,20 @@ class StripeApi:
         encoded = (
             request.query if request.method == "GET" else request.body.decode("utf-8", "replace")
         )
-        pairs = parse_pairs(encoded)
-        params = decode(pairs)
+        try:
+            pairs = parse_pairs(encoded)
+            params = decode(pairs)
+        except StripeFailure:
+            self._state.count("invalid")
+            raise
         # Stripe ignores idempotency keys on GET: reads are idempotent anyway.
         key = request.headers.get("idempotency-key") if request.method == "POST" else None
+        key = key or None  # an empty header is no key
         facts = _facts(endpoint, params, key)
 
         drawn = self._state.before_execution(facts)
+        for kind in drawn.fired:
+            _log_fault(kind, facts)
         if drawn.answer is not None:
             return _fault_answer(drawn.answer)
 
@@ -150,6 +160,8 @@ class StripeApi:
             # A claim that did not reach execution saved nothing: free the key for a retry.
             # (After execution the response is saved, and release() leaves it alone.)
             self._state.release(scope)
+        if after is not None:
+            _log_fault(after.kind, facts)
         if after is not None and after.kind == "drop_after_commit":
             return DROP
         return reply
@@ -217,6 +229,16 @@ def _facts(endpoint: str, params: dict[str, Any], key: str | None) -> RequestFac
         request_id=request_id if isinstance(request_id, str) else None,
         idempotency_key=key,
         customer=customer if isinstance(customer, str) else None,
+    )
+
+
+def _log_fault(kind: str, facts: RequestFacts) -> None:
+    logger.info(
+        "fault injected: %s on %s (request_id=%s, idempotency_key=%s)",
+        kind,
+        facts.endpoint,
+        facts.request_id,
+        facts.idempotency_key,
     )
 
 

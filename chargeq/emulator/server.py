@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from chargeq.emulator.api import ApiRequest, StripeApi
 from chargeq.emulator.control_routes import PREFIX, handle_control
-from chargeq.emulator.responses import Reply
+from chargeq.emulator.responses import Reply, json_reply
 from chargeq.emulator.state import EmulatorState
 
 logger = logging.getLogger("chargeq.emulator")
@@ -89,26 +89,42 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         # Read the whole body first, whatever the answer, so the next request on this
         # keep-alive connection starts at the right byte.
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY_BYTES:
+        if self.headers.get("Transfer-Encoding"):
+            # Chunked bodies are not supported (the SDK sends Content-Length): refuse and
+            # close, since the unread body would be taken for the next request.
             self.close_connection = True
-            self._write(Reply(413, b'{"error": {"message": "request body too large"}}'))
+            self._write(_plain_error(411, "send the body with a Content-Length"))
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= _MAX_BODY_BYTES:
+            self.close_connection = True
+            self._write(_plain_error(413, "bad or too large Content-Length"))
             return
         body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
-        if url.path.startswith(PREFIX):
-            reply = handle_control(self.server.state, self.command, url.path, body)
-        else:
-            request = ApiRequest(
-                method=self.command,
-                path=url.path,
-                query=url.query,
-                body=body,
-                headers={name.lower(): value for name, value in self.headers.items()},
-            )
-            reply = self.server.api.handle(request)
+        try:
+            if url.path.startswith(PREFIX):
+                reply = handle_control(self.server.state, self.command, url.path, body)
+            else:
+                request = ApiRequest(
+                    method=self.command,
+                    path=url.path,
+                    query=url.query,
+                    body=body,
+                    headers={name.lower(): value for name, value in self.headers.items()},
+                )
+                reply = self.server.api.handle(request)
+        except Exception:
+            # A bug in the emulator: say so loudly rather than pass it off as a fault.
+            logger.exception("emulator error on %s %s", self.command, url.path)
+            reply = _plain_error(500, "internal error in the Stripe emulator (see its log)")
         if reply.drop:
-            logger.info("dropping the connection without a response: %s %s", self.command, url.path)
+            logger.debug(
+                "dropping the connection without a response: %s %s", self.command, url.path
+            )
             self.close_connection = True
             return
         self._write(reply)
@@ -130,3 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s", self.address_string(), format % args)
+
+
+def _plain_error(status: int, message: str) -> Reply:
+    return json_reply({"error": {"type": "api_error", "message": message}}, status)

@@ -76,7 +76,7 @@ def test_key_still_in_flight_gets_409_and_can_be_retried(
     client: stripe.StripeClient, emulator: StripeEmulator
 ):
     # GIVEN a first request that Stripe is slow to execute
-    emulator.add_fault({"kind": "latency", "ms": 600, "match": {"request_id": "order-5"}})
+    emulator.add_fault({"kind": "latency", "ms": 1000, "match": {"request_id": "order-5"}})
     results: dict[str, stripe.PaymentIntent] = {}
     first = threading.Thread(target=lambda: results.update(first=create(client, "order-5")))
     first.start()

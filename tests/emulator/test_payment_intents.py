@@ -240,3 +240,21 @@ def test_numeric_metadata_keys_and_arrays_survive_the_form_encoding(
     )
     assert intent.metadata.to_dict() == {"request_id": "order-8", "0": "zero"}
     assert intent.payment_method_types == ["card"]
+
+
+def test_chunked_bodies_are_refused_with_411(emulator: StripeEmulator):
+    url = urlsplit(emulator.url)
+    connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=5)
+    try:
+        connection.request(
+            "POST",
+            "/v1/payment_intents",
+            body=iter([b"amount=100&currency=usd"]),
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            encode_chunked=True,
+        )
+        response = connection.getresponse()
+        response.read()
+    finally:
+        connection.close()
+    assert response.status == 411

@@ -1,0 +1,65 @@
+"""Starting and stopping the in-process emulator."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import requests
+import stripe
+
+from chargeq.emulator import StripeEmulator
+from tests.emulator.conftest import API_KEY
+from tests.emulator.scenarios import create, wait_until
+
+
+def test_url_is_known_only_while_running():
+    emulator = StripeEmulator(API_KEY)
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = emulator.url
+    with emulator:
+        assert emulator.url.startswith("http://127.0.0.1:")
+        assert requests.get(f"{emulator.url}/_emulator/health", timeout=5).json() == {"ok": True}
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = emulator.url
+
+
+def test_stop_ends_a_hung_request_promptly_and_closes_connections():
+    # GIVEN a request hanging for a minute
+    emulator = StripeEmulator(API_KEY).start()
+    emulator.add_fault({"kind": "hang", "seconds": 60})
+    client = stripe.StripeClient(
+        API_KEY, base_addresses={"api": emulator.url}, max_network_retries=0
+    )
+    errors: list[Exception] = []
+
+    def charge() -> None:
+        try:
+            create(client, "order-1")
+        except stripe.APIConnectionError as error:
+            errors.append(error)
+
+    worker = threading.Thread(target=charge)
+    worker.start()
+    wait_until(lambda: emulator.faults()[0]["injected"] == 1)
+    # WHEN the emulator stops
+    started = time.monotonic()
+    emulator.stop()
+    worker.join(timeout=5)
+    # THEN it stops at once, the client sees a lost connection, and nothing was charged
+    assert time.monotonic() - started < 2
+    assert len(errors) == 1
+    assert emulator.ledger()["payment_intents"] == 0
+
+
+def test_emulator_can_start_again_after_stopping():
+    emulator = StripeEmulator(API_KEY)
+    with emulator:
+        first_url = emulator.url
+    with emulator:
+        client = stripe.StripeClient(
+            API_KEY, base_addresses={"api": emulator.url}, max_network_retries=0
+        )
+        assert create(client, "order-2").status == "succeeded"
+    assert first_url.startswith("http://127.0.0.1:")
