@@ -89,21 +89,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         # Read the whole body first, whatever the answer, so the next request on this
         # keep-alive connection starts at the right byte.
-        if self.headers.get("Transfer-Encoding"):
-            # Chunked bodies are not supported (the SDK sends Content-Length): refuse and
-            # close, since the unread body would be taken for the next request.
+        body = self._read_body()
+        if body is None:
             self.close_connection = True
-            self._write(_plain_error(411, "send the body with a Content-Length"))
+            self._write(_plain_error(413, "bad or too large request body"))
             return
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= _MAX_BODY_BYTES:
-            self.close_connection = True
-            self._write(_plain_error(413, "bad or too large Content-Length"))
-            return
-        body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
         try:
             if url.path.startswith(PREFIX):
@@ -128,6 +118,37 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self._write(reply)
+
+    def _read_body(self) -> bytes | None:
+        """The request body, by Content-Length or chunked; None when too large or malformed."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return None
+        if not 0 <= length <= _MAX_BODY_BYTES:
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _read_chunked(self) -> bytes | None:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            try:
+                size = int(self.rfile.readline(64).split(b";")[0].strip(), 16)
+            except ValueError:
+                return None
+            if size == 0:
+                # Skip any trailer fields, up to the blank line that ends the message.
+                while self.rfile.readline(1024).strip():
+                    pass
+                return b"".join(chunks)
+            total += size
+            if total > _MAX_BODY_BYTES:
+                return None
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(8)  # the CRLF after the chunk
 
     def _write(self, reply: Reply) -> None:
         try:

@@ -242,19 +242,22 @@ def test_numeric_metadata_keys_and_arrays_survive_the_form_encoding(
     assert intent.payment_method_types == ["card"]
 
 
-def test_chunked_bodies_are_refused_with_411(emulator: StripeEmulator):
+def test_chunked_request_bodies_are_read(emulator: StripeEmulator):
+    # GIVEN a client that streams its body in chunks instead of sending a Content-Length
     url = urlsplit(emulator.url)
     connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=5)
     try:
         connection.request(
             "POST",
             "/v1/payment_intents",
-            body=iter([b"amount=100&currency=usd"]),
+            body=iter([b"amount=100&curr", b"ency=usd"]),
             headers={"Authorization": f"Bearer {API_KEY}"},
             encode_chunked=True,
         )
         response = connection.getresponse()
-        response.read()
+        intent = json.loads(response.read())
     finally:
         connection.close()
-    assert response.status == 411
+    # THEN the body arrives whole
+    assert response.status == 200
+    assert (intent["amount"], intent["currency"]) == (100, "usd")
