@@ -24,5 +24,5 @@ def count(name: str) -> None:
 def record_stripe_latency(milliseconds: float) -> None:
     """Stripe round-trip time of one call, for the dashboard's latency percentiles."""
     metrics.add_metric(
-        name=MetricName.STRIPE_LATENCY, unit=MetricUnit.Milliseconds, value=milliseconds
+        name=MetricName.STRIPE_LATENCY, unit=MetricUnit.Milliseconds, value=round(milliseconds, 1)
     )
