@@ -25,7 +25,13 @@ class InvocationFailed(RuntimeError):
     """The invocation raised, timed out or lost its worker; the whole batch failed."""
 
 
-def _serve(connection: Connection, environment: dict[str, str], log_path: str) -> None:
+#: The handler a worker runs unless told otherwise.
+DEFAULT_HANDLER = "charges.handler:lambda_handler"
+
+
+def _serve(
+    connection: Connection, environment: dict[str, str], log_path: str, handler: str
+) -> None:
     """The worker's main loop (runs in the child process)."""
     os.environ.update(environment)
     # The handler logs JSON and metrics to stdout, as in Lambda; keep them in a file.
@@ -33,8 +39,14 @@ def _serve(connection: Connection, environment: dict[str, str], log_path: str) -
     sys.stdout = sys.stderr = log
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
+    import importlib
+
+    from chargeq.local.chaos import install_from_environment
     from chargeq.local.context import LocalLambdaContext
-    from charges.handler import lambda_handler
+
+    install_from_environment()
+    module_name, _, function_name = handler.partition(":")
+    lambda_handler = getattr(importlib.import_module(module_name), function_name)
 
     while True:
         try:
@@ -54,7 +66,14 @@ def _serve(connection: Connection, environment: dict[str, str], log_path: str) -
 class Worker:
     """One warm container: a child process and the pipe to it."""
 
-    def __init__(self, environment: dict[str, str], log_path: Path, timeout_seconds: float):
+    def __init__(
+        self,
+        environment: dict[str, str],
+        log_path: Path,
+        timeout_seconds: float,
+        handler: str = DEFAULT_HANDLER,
+    ) -> None:
+        self._handler = handler
         self._environment = environment
         self._log_path = log_path
         self._timeout = timeout_seconds
@@ -71,7 +90,7 @@ class Worker:
         parent, child = _CONTEXT.Pipe()
         process = _CONTEXT.Process(
             target=_serve,
-            args=(child, self._environment, str(self._log_path)),
+            args=(child, self._environment, str(self._log_path), self._handler),
             daemon=True,
         )
         process.start()
