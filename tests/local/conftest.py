@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chargeq.local.demo import LocalStack, local_stack
+from chargeq.local.runner import LocalStack, local_stack
 
 
 @pytest.fixture(scope="module")

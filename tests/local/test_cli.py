@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from chargeq.cli import main
-from chargeq.local.demo import LocalStack
 from chargeq.local.event_source import EventSource
+from chargeq.local.runner import LocalStack
 from chargeq.local.workers import Worker
 
 

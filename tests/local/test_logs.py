@@ -6,7 +6,7 @@ import json
 import re
 
 from chargeq.emulator import EmulatorControl
-from chargeq.local.demo import STRIPE_API_KEY, local_stack, run_workload
+from chargeq.local.runner import STRIPE_API_KEY, RunOptions, local_stack, run_workload
 from chargeq.local.workload import Message, build_workload
 
 CARD = "4242424242424242"
@@ -56,7 +56,7 @@ def test_logs_of_a_run_with_failures_leak_no_key_and_no_card_number(tmp_path):
         control = EmulatorControl(stack.stripe_url)
         control.add_fault({"kind": "rate_limit", "probability": 0.1})
         control.add_fault({"kind": "drop_after_commit", "probability": 0.1})
-        report = run_workload(stack, workload, seed=11, progress=False)
+        report = run_workload(stack, workload, RunOptions(seed=11, progress=False))
     # WHEN the function's logs are read
     logs = (tmp_path / "function.log").read_text()
     # THEN the run was real and complete, and the logs hold neither the key nor a card
