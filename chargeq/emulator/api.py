@@ -247,7 +247,7 @@ def _fault_answer(rule: FaultRule) -> Reply:
         return DROP
     if rule.kind == "rate_limit":
         return rate_limited(bool(rule.stripe_should_retry)).reply()
-    return api_error(rule.status, rule.should_retry).reply()
+    return api_error(rule.status, rule.stripe_should_retry).reply()
 
 
 def _basic_username(credentials: str) -> str:

@@ -13,7 +13,9 @@ A rule is a JSON-ready dict (the same over HTTP and in Python)::
                                            #   most ``count`` times); neither: count = 1
      "status": 503,                        # server_error_*: 500 by default
      "should_retry": true,                 # Stripe-Should-Retry header; rate_limit: false
-                                           #   by default, server errors: no header
+                                           #   by default, server errors: no header (so
+                                           #   the SDK retries them; a saved 500 is then
+                                           #   replayed with Idempotent-Replayed: true)
      "ms": 200, "jitter_ms": 50,           # latency
      "seconds": 10, "then": "drop"}        # hang: delay, then "respond" (default) or "drop"
 

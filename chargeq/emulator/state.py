@@ -160,7 +160,7 @@ class EmulatorState:
                 if after.kind == "server_error_after":
                     # The work is committed; the client only learns "500", and so does
                     # every retry with this key, as Stripe documents.
-                    reply = api_error(after.status, after.should_retry).reply()
+                    reply = api_error(after.status, after.stripe_should_retry).reply()
             if scope is not None:
                 self._keys.save(scope, reply, request_id)
             return reply, after

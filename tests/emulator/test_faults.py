@@ -34,6 +34,30 @@ def test_rate_limit_is_not_saved_and_tells_the_sdk_not_to_retry(
     assert emulator.ledger()["faults"] == {"rate_limit": 1}
 
 
+def test_sdk_retries_of_a_saved_server_error_get_it_replayed(
+    make_client: ClientFactory, emulator: StripeEmulator
+):
+    # GIVEN a 500 saved after execution, without Stripe-Should-Retry, and an SDK that retries
+    emulator.add_fault({"kind": "server_error_after", "count": 1})
+    # WHEN the SDK calls once
+    with pytest.raises(stripe.APIError) as raised:
+        create(make_client(max_network_retries=1), "order-2b")
+    # THEN its retry got the saved 500, replayed, and the charge exists once
+    assert raised.value.http_status == 500
+    assert replayed(raised.value)
+    assert emulator.ledger()["requests"]["create"] == 2
+    assert emulator.ledger()["payment_intents"] == 1
+
+
+def test_server_error_can_tell_the_sdk_not_to_retry(
+    make_client: ClientFactory, emulator: StripeEmulator
+):
+    emulator.add_fault({"kind": "server_error_before", "status": 503, "should_retry": False})
+    with pytest.raises(stripe.APIError):
+        create(make_client(max_network_retries=2), "order-2c")
+    assert emulator.ledger()["requests"]["create"] == 1
+
+
 def test_rate_limit_that_allows_retries_is_absorbed_by_the_sdk(
     make_client: ClientFactory, emulator: StripeEmulator
 ):
