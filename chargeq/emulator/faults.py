@@ -19,6 +19,14 @@ A rule is a JSON-ready dict (the same over HTTP and in Python)::
      "ms": 200, "jitter_ms": 50,           # latency
      "seconds": 10, "then": "drop"}        # hang: delay, then "respond" (default) or "drop"
 
+Kinds: ``rate_limit`` (429), ``server_error_before`` (5xx) and ``drop_before`` (connection
+closed, nothing executed) answer before execution, so nothing is saved for the key;
+``latency`` and ``hang`` delay the request while its key is claimed (a retry meanwhile gets
+409); ``server_error_after`` commits, then saves and sends a 500 that every retry with the
+key gets replayed; ``drop_after_commit`` commits and saves the real response, then closes the
+connection without a byte (the lost response a retry with the same key must recover). The
+"after" kinds only fire on a request that executes, never on a replay, a 409 or a 400.
+
 When several rules match one request, the first answering rule (rate_limit,
 server_error_before, drop_before) wins and then no delay applies; otherwise every delay that
 fires adds up. The plan does no locking: the emulator state calls it under its lock.
