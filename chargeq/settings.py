@@ -102,6 +102,9 @@ class PipelineSettings(BaseModel):
     oldest_message_alarm_seconds: int = Field(900, ge=60)
     decline_rate_alarm_percent: float = Field(20.0, gt=0, le=100)
     duration_alarm_percent_of_timeout: float = Field(80.0, gt=0, le=100)
+    decline_rate_alarm_min_charges: int = Field(
+        20, ge=1, description="Charges in the alarm period before the decline rate can alarm."
+    )
 
     @field_validator("currencies", mode="before")
     @classmethod
@@ -191,6 +194,15 @@ class PipelineSettings(BaseModel):
     @property
     def table_name(self) -> str:
         return f"{self.resource_prefix}-idempotency"
+
+    @property
+    def function_name(self) -> str:
+        return f"{self.resource_prefix}-charge"
+
+    @property
+    def duration_alarm_threshold_ms(self) -> float:
+        """Duration above which an invocation is close enough to the timeout to page."""
+        return self.function_timeout_seconds * 1000 * self.duration_alarm_percent_of_timeout / 100
 
     @property
     def default_secret_name(self) -> str:

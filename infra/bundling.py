@@ -1,0 +1,107 @@
+"""Bundle the charge function without Docker: ``pip install`` for the Lambda platform, locally.
+
+CDK's local bundling runs :class:`LocalPipBundler` on this machine instead of a container.
+pip fetches manylinux wheels for the function's architecture and Python version (never an
+sdist, so nothing is compiled for the wrong platform), then the ``charges`` package is
+copied beside them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import aws_lambda as lambda_
+
+#: The folder holding the function's package and its pinned requirements.
+FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
+
+#: The function's package, copied into the bundle as is.
+PACKAGE = "charges"
+
+#: Provided by the Lambda Python runtime; pip pulls botocore in through aws-xray-sdk, and a
+#: bundled copy would shadow the runtime's and could mismatch its boto3.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
+
+#: What pip's --platform is for each Lambda architecture.
+PIP_PLATFORMS = {
+    lambda_.Architecture.ARM_64.name: "manylinux2014_aarch64",
+    lambda_.Architecture.X86_64.name: "manylinux2014_x86_64",
+}
+
+#: Left out of the asset hash and the bundle: caches that change on every test run.
+EXCLUDE = ["**/__pycache__", "**/*.pyc", ".pytest_cache", ".mypy_cache"]
+
+
+class BundlingError(RuntimeError):
+    """pip could not install the function's requirements for the Lambda platform."""
+
+
+@jsii.implements(ILocalBundling)
+class LocalPipBundler:
+    """Install the requirements for the Lambda platform with pip, then copy the package."""
+
+    def __init__(
+        self,
+        *,
+        runtime: lambda_.Runtime,
+        architecture: lambda_.Architecture,
+        source_dir: Path = FUNCTIONS_DIR,
+    ) -> None:
+        self.python_version = runtime.name.removeprefix("python")
+        self.platform = PIP_PLATFORMS[architecture.name]
+        self.source_dir = source_dir
+
+    def try_bundle(self, output_dir: str, *, image: DockerImage, **options: Any) -> bool:
+        """Write the bundle into ``output_dir``; True tells CDK that Docker is not needed."""
+        self.bundle(Path(output_dir))
+        return True
+
+    def bundle(self, output_dir: Path) -> None:
+        """Install the pinned requirements for the target platform and copy the package."""
+        command = [
+            *(sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"),
+            *("--no-compile", "--target", str(output_dir)),
+            *("--platform", self.platform, "--only-binary=:all:"),
+            *("--python-version", self.python_version, "--implementation", "cp"),
+            *("-r", str(self.source_dir / "requirements.txt")),
+        ]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise BundlingError(
+                f"pip could not install {self.source_dir / 'requirements.txt'} for "
+                f"{self.platform}, Python {self.python_version}:\n{result.stderr.strip()}"
+            )
+        for name in RUNTIME_PROVIDED:
+            shutil.rmtree(output_dir / name, ignore_errors=True)
+            for dist_info in output_dir.glob(f"{name}-*.dist-info"):
+                shutil.rmtree(dist_info)
+        # Console scripts pip wrote for the host; nothing in Lambda runs them.
+        shutil.rmtree(output_dir / "bin", ignore_errors=True)
+        shutil.copytree(
+            self.source_dir / PACKAGE,
+            output_dir / PACKAGE,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
+
+
+def function_code(runtime: lambda_.Runtime, architecture: lambda_.Architecture) -> lambda_.Code:
+    """The function's asset, bundled locally; the Docker image is never pulled.
+
+    The asset hash covers ``functions/`` (package and requirements), so the asset changes
+    exactly when the code or a pin does.
+    """
+    return lambda_.Code.from_asset(
+        str(FUNCTIONS_DIR),
+        exclude=EXCLUDE,
+        bundling=BundlingOptions(
+            # Required by the API; local bundling succeeds first, so it is never pulled.
+            image=DockerImage.from_registry("unused"),
+            local=LocalPipBundler(runtime=runtime, architecture=architecture),
+        ),
+    )

@@ -1,0 +1,1 @@
+"""One construct per concern, in the order a message meets them; ``infra.stack`` wires them."""

@@ -1,0 +1,60 @@
+"""The DynamoDB table behind Powertools idempotency: one record per charge request."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from chargeq.settings import PipelineSettings
+
+#: Exactly what Powertools' DynamoDBPersistenceLayer calls: claim (PutItem, conditional),
+#: read a claimed record (GetItem), record the result (UpdateItem), release a claim after a
+#: failure (DeleteItem). grant_read_write_data would add Scan, Query and the batch calls,
+#: which nothing here needs.
+IDEMPOTENCY_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
+
+#: The key actions DynamoDB performs on a caller's behalf for a customer-managed key: decrypt
+#: (and describe) the table key on reads, encrypt on writes. Named one by one instead of
+#: the wildcards grant_encrypt_decrypt adds.
+TABLE_KMS_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+
+
+class IdempotencyTable(Construct):
+    """Partition key ``id``, TTL on ``expiration``; retained, recoverable and encrypted."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: PipelineSettings, key: kms.IKey
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._key = key
+        self.table = dynamodb.Table(
+            self,
+            "Table",
+            table_name=settings.table_name,
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            # Powertools writes the expiry here; DynamoDB deletes the record after it.
+            time_to_live_attribute="expiration",
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=key,
+            # The records are what stops a redriven message from charging twice: never
+            # delete them with the stack.
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def grant_idempotency(self, grantee: iam.IGrantable) -> iam.Grant:
+        """The four item calls Powertools makes, on this table only, and the key they need."""
+        grant = self.table.grant(grantee, *IDEMPOTENCY_ACTIONS)
+        self._key.grant(grantee, *TABLE_KMS_ACTIONS)
+        return grant
