@@ -13,6 +13,15 @@ from infra.constructs.metrics import PipelineMetrics
 WIDTH = 8
 HEIGHT = 6
 
+#: The outcome of every record, as the function counts it.
+OUTCOMES = (
+    (MetricName.SUCCEEDED, "Charged"),
+    (MetricName.DECLINED, "Declined"),
+    (MetricName.DUPLICATE_SUPPRESSED, "Duplicate suppressed"),
+    (MetricName.TRANSIENT_FAILURE, "Transient failure (retried)"),
+    (MetricName.POISON, "Poison (dead-lettered)"),
+)
+
 
 class PipelineDashboard(Construct):
     """Throughput, outcomes, queue and DLQ, function health, Stripe latency, alarm states."""
@@ -28,76 +37,79 @@ class PipelineDashboard(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.dashboard_name = settings.resource_prefix
-        outcomes = [
-            (MetricName.SUCCEEDED, "Charged"),
-            (MetricName.DECLINED, "Declined"),
-            (MetricName.DUPLICATE_SUPPRESSED, "Duplicate suppressed"),
-            (MetricName.TRANSIENT_FAILURE, "Transient failure (retried)"),
-            (MetricName.POISON, "Poison (dead-lettered)"),
+        m = metrics
+        flow = [
+            graph(
+                "Throughput",
+                [
+                    label(m.records_received(), "Records received"),
+                    label(m.custom(MetricName.SUCCEEDED), "Charged"),
+                ],
+            ),
+            graph(
+                "Outcomes",
+                [label(m.custom(name), text) for name, text in OUTCOMES],
+                stacked=True,
+            ),
+            graph("Decline rate (%)", [m.decline_rate()]),
+        ]
+        queues = [
+            cloudwatch.GraphWidget(
+                title="Queue depth and age of oldest message",
+                left=[
+                    label(m.queue_depth(), "Visible"),
+                    label(m.queue_in_flight(), "In flight"),
+                ],
+                right=[label(m.oldest_message_age(), "Age of oldest (s)")],
+                width=WIDTH,
+                height=HEIGHT,
+            ),
+            graph("Dead-letter queue depth", [label(m.dead_letter_depth(), "Visible")]),
+            graph(
+                "Function errors and throttles",
+                [
+                    label(m.function_errors(), "Errors"),
+                    label(m.function_throttles(), "Throttles"),
+                ],
+            ),
+        ]
+        latency = [
+            cloudwatch.GraphWidget(
+                title="Function duration (ms)",
+                left=[
+                    label(m.function_duration(statistic), statistic)
+                    for statistic in ("p50", "p99", "Maximum")
+                ],
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(
+                        value=settings.function_timeout_seconds * 1000, label="Timeout"
+                    ),
+                    cloudwatch.HorizontalAnnotation(
+                        value=settings.duration_alarm_threshold_ms, label="Alarm threshold"
+                    ),
+                ],
+                width=WIDTH,
+                height=HEIGHT,
+            ),
+            graph(
+                "Stripe latency (ms)",
+                [label(m.stripe_latency(statistic), statistic) for statistic in ("p50", "p99")],
+            ),
+            cloudwatch.AlarmStatusWidget(
+                title="Alarms", alarms=list(alarms), width=WIDTH, height=HEIGHT
+            ),
         ]
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
             dashboard_name=self.dashboard_name,
-            widgets=[
-                [
-                    graph(
-                        "Throughput",
-                        [
-                            metrics.records_received(),
-                            metrics.custom(MetricName.SUCCEEDED, label="Charged"),
-                        ],
-                    ),
-                    graph(
-                        "Outcomes",
-                        [metrics.custom(name, label=label) for name, label in outcomes],
-                        stacked=True,
-                    ),
-                    graph("Decline rate (%)", [metrics.decline_rate()]),
-                ],
-                [
-                    cloudwatch.GraphWidget(
-                        title="Queue depth and age of oldest message",
-                        left=[metrics.queue_depth(), metrics.queue_in_flight()],
-                        right=[metrics.oldest_message_age()],
-                        width=WIDTH,
-                        height=HEIGHT,
-                    ),
-                    graph("Dead-letter queue depth", [metrics.dead_letter_depth()]),
-                    graph(
-                        "Function errors and throttles",
-                        [metrics.function_errors(), metrics.function_throttles()],
-                    ),
-                ],
-                [
-                    cloudwatch.GraphWidget(
-                        title="Function duration (ms)",
-                        left=[
-                            metrics.function_duration("p50"),
-                            metrics.function_duration("p99"),
-                            metrics.function_duration("Maximum"),
-                        ],
-                        left_annotations=[
-                            cloudwatch.HorizontalAnnotation(
-                                value=settings.function_timeout_seconds * 1000, label="Timeout"
-                            ),
-                            cloudwatch.HorizontalAnnotation(
-                                value=settings.duration_alarm_threshold_ms, label="Alarm"
-                            ),
-                        ],
-                        width=WIDTH,
-                        height=HEIGHT,
-                    ),
-                    graph(
-                        "Stripe latency (ms)",
-                        [metrics.stripe_latency("p50"), metrics.stripe_latency("p99")],
-                    ),
-                    cloudwatch.AlarmStatusWidget(
-                        title="Alarms", alarms=list(alarms), width=WIDTH, height=HEIGHT
-                    ),
-                ],
-            ],
+            widgets=[flow, queues, latency],
         )
+
+
+def label(metric: cloudwatch.Metric, text: str) -> cloudwatch.Metric:
+    """A copy of ``metric`` with a legend label."""
+    return metric.with_(label=text)
 
 
 def graph(

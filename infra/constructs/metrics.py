@@ -1,5 +1,8 @@
 """The pipeline's CloudWatch metrics, defined once for the alarms and the dashboard.
 
+Metrics carry no labels: an alarm on a labelled metric is rendered as a metric-math
+query, which reads worse in the console; the dashboard labels its copies.
+
 The function's own metrics are Powertools EMF metrics in ``METRICS_NAMESPACE`` with the
 default dimension ``service`` (= ``settings.resource_prefix``); the rest are the metrics
 SQS and Lambda publish for the queues and the function.
@@ -35,9 +38,7 @@ class PipelineMetrics:
         self._dead_letter_queue = dead_letter_queue
         self._function = function
 
-    def custom(
-        self, name: str, *, statistic: str = "Sum", label: str | None = None
-    ) -> cloudwatch.Metric:
+    def custom(self, name: str, *, statistic: str = "Sum") -> cloudwatch.Metric:
         """One of the function's own metrics (``MetricName``)."""
         return cloudwatch.Metric(
             namespace=METRICS_NAMESPACE,
@@ -45,7 +46,6 @@ class PipelineMetrics:
             dimensions_map={"service": self._settings.resource_prefix},
             statistic=statistic,
             period=PERIOD,
-            label=label or name,
         )
 
     def decline_rate(self) -> cloudwatch.MathExpression:
@@ -71,42 +71,36 @@ class PipelineMetrics:
 
     def stripe_latency(self, statistic: str) -> cloudwatch.Metric:
         """Stripe round trip in milliseconds, e.g. ``p50`` or ``p99``."""
-        return self.custom(
-            MetricName.STRIPE_LATENCY, statistic=statistic, label=f"Stripe latency {statistic}"
-        )
+        return self.custom(MetricName.STRIPE_LATENCY, statistic=statistic)
 
     def queue_depth(self) -> cloudwatch.Metric:
         return self._queue.metric_approximate_number_of_messages_visible(
-            statistic="Maximum", period=PERIOD, label="Queue: visible messages"
+            statistic="Maximum", period=PERIOD
         )
 
     def queue_in_flight(self) -> cloudwatch.Metric:
         return self._queue.metric_approximate_number_of_messages_not_visible(
-            statistic="Maximum", period=PERIOD, label="Queue: in flight"
+            statistic="Maximum", period=PERIOD
         )
 
     def oldest_message_age(self) -> cloudwatch.Metric:
         return self._queue.metric_approximate_age_of_oldest_message(
-            statistic="Maximum", period=PERIOD, label="Queue: age of oldest message (s)"
+            statistic="Maximum", period=PERIOD
         )
 
     def records_received(self) -> cloudwatch.Metric:
-        return self._queue.metric_number_of_messages_received(
-            statistic="Sum", period=PERIOD, label="Records received"
-        )
+        return self._queue.metric_number_of_messages_received(statistic="Sum", period=PERIOD)
 
     def dead_letter_depth(self) -> cloudwatch.Metric:
         return self._dead_letter_queue.metric_approximate_number_of_messages_visible(
-            statistic="Maximum", period=PERIOD, label="DLQ: visible messages"
+            statistic="Maximum", period=PERIOD
         )
 
     def function_errors(self) -> cloudwatch.Metric:
-        return self._function.metric_errors(statistic="Sum", period=PERIOD, label="Errors")
+        return self._function.metric_errors(statistic="Sum", period=PERIOD)
 
     def function_throttles(self) -> cloudwatch.Metric:
-        return self._function.metric_throttles(statistic="Sum", period=PERIOD, label="Throttles")
+        return self._function.metric_throttles(statistic="Sum", period=PERIOD)
 
     def function_duration(self, statistic: str) -> cloudwatch.Metric:
-        return self._function.metric_duration(
-            statistic=statistic, period=PERIOD, label=f"Duration {statistic} (ms)"
-        )
+        return self._function.metric_duration(statistic=statistic, period=PERIOD)

@@ -1,0 +1,88 @@
+"""The charge function: runtime, sizing, environment, event source, logs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk.assertions import Match, Template
+
+from chargeq.settings import PipelineSettings
+from tests.infra.policies import arn_of, logical_id
+
+
+def function_properties(template: Template) -> dict[str, Any]:
+    (function,) = template.find_resources("AWS::Lambda::Function").values()
+    return dict(function["Properties"])
+
+
+def test_function_runs_python_3_14_on_arm64_with_active_tracing(
+    template: Template, settings: PipelineSettings
+) -> None:
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "FunctionName": settings.function_name,
+            "Runtime": "python3.14",
+            "Architectures": ["arm64"],
+            "Handler": "charges.handler.lambda_handler",
+            "Timeout": settings.function_timeout_seconds,
+            "MemorySize": settings.function_memory_mb,
+            "TracingConfig": {"Mode": "Active"},
+        },
+    )
+
+
+def test_function_environment_is_the_settings_environment(
+    template: Template, settings: PipelineSettings
+) -> None:
+    table = logical_id(template, "AWS::DynamoDB::Table", TableName=settings.table_name)
+    dlq = logical_id(template, "AWS::SQS::Queue", QueueName=settings.dlq_name)
+    expected: dict[str, Any] = settings.function_environment(
+        table_name="TABLE", dlq_url="DLQ", secret_name=settings.secret_name
+    )
+    expected |= {"IDEMPOTENCY_TABLE_NAME": {"Ref": table}, "DLQ_URL": {"Ref": dlq}}
+    assert function_properties(template)["Environment"]["Variables"] == expected
+
+
+def test_no_secret_value_in_environment(template: Template, settings: PipelineSettings) -> None:
+    variables = function_properties(template)["Environment"]["Variables"]
+    # Only the secret's name travels; the function reads the value at run time.
+    assert [name for name in variables if "SECRET" in name] == ["STRIPE_SECRET_NAME"]
+    assert variables["STRIPE_SECRET_NAME"] == settings.secret_name
+    text = json.dumps(template.to_json())
+    assert "resolve:secretsmanager" not in text  # no dynamic reference to the value
+    assert "sk_live" not in text and "sk_test" not in text
+
+
+def test_event_source_reports_batch_item_failures_and_caps_concurrency(
+    template: Template, settings: PipelineSettings
+) -> None:
+    queue = logical_id(template, "AWS::SQS::Queue", QueueName=settings.queue_name)
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "EventSourceArn": arn_of(queue),
+            "BatchSize": settings.batch_size,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "ScalingConfig": {"MaximumConcurrency": settings.max_concurrency},
+        },
+    )
+
+
+def test_function_logs_to_its_own_log_group_with_retention(
+    template: Template, settings: PipelineSettings
+) -> None:
+    group = logical_id(
+        template, "AWS::Logs::LogGroup", LogGroupName=f"/aws/lambda/{settings.function_name}"
+    )
+    template.has_resource_properties(
+        "AWS::Logs::LogGroup", {"LogGroupName": Match.any_value(), "RetentionInDays": 30}
+    )
+    assert function_properties(template)["LoggingConfig"] == {"LogGroup": {"Ref": group}}
+
+
+def test_no_role_has_managed_policies(template: Template) -> None:
+    # AWSLambdaBasicExecutionRole would let the function write to every log group.
+    for role in template.find_resources("AWS::IAM::Role").values():
+        assert "ManagedPolicyArns" not in role["Properties"]

@@ -1,0 +1,201 @@
+"""Alarms, their topic and the dashboard."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from chargeq.settings import METRICS_NAMESPACE, MetricName, PipelineSettings
+from tests.infra.policies import arn_of
+
+RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
+
+
+def alarms(template: Template) -> dict[str, dict[str, Any]]:
+    """Alarm properties by alarm name."""
+    return {
+        resource["Properties"]["AlarmName"]: resource["Properties"]
+        for resource in template.find_resources("AWS::CloudWatch::Alarm").values()
+    }
+
+
+def runbook_anchors() -> set[str]:
+    """GitHub's anchors for the runbook's headings."""
+    anchors = set()
+    for line in RUNBOOK.read_text().splitlines():
+        if match := re.match(r"#{1,6}\s+(.*)", line):
+            text = re.sub(r"[^\w\- ]", "", match.group(1).strip().lower())
+            anchors.add(text.replace(" ", "-"))
+    return anchors
+
+
+def test_every_alarm_names_a_runbook_section(template: Template) -> None:
+    anchors = runbook_anchors()
+    for name, alarm in alarms(template).items():
+        match = re.search(r"Runbook: docs/runbook\.md#([\w-]+)", alarm["AlarmDescription"])
+        assert match, f"{name} names no runbook section"
+        assert match.group(1) in anchors, f"{name}: no section #{match.group(1)} in runbook"
+        assert name.endswith(match.group(1))
+
+
+def test_every_alarm_notifies_the_topic_on_alarm_and_ok(template: Template) -> None:
+    (topic,) = template.find_resources("AWS::SNS::Topic")
+    assert len(alarms(template)) == 8
+    for alarm in alarms(template).values():
+        assert alarm["AlarmActions"] == [{"Ref": topic}]
+        assert alarm["OKActions"] == [{"Ref": topic}]
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+@pytest.mark.parametrize(
+    ("slug", "namespace", "metric", "statistic", "threshold"),
+    [
+        ("dlq-not-empty", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", 0),
+        ("oldest-message-too-old", "AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", 900),
+        ("function-errors", "AWS/Lambda", "Errors", "Sum", 0),
+        ("function-throttles", "AWS/Lambda", "Throttles", "Sum", 0),
+        ("payload-conflict", METRICS_NAMESPACE, MetricName.PAYLOAD_CONFLICT, "Sum", 0),
+        ("stripe-rate-limited", METRICS_NAMESPACE, MetricName.STRIPE_RATE_LIMITED, "Sum", 0),
+    ],
+)
+def test_alarm_watches_its_metric_with_the_settings_threshold(
+    template: Template,
+    settings: PipelineSettings,
+    slug: str,
+    namespace: str,
+    metric: str,
+    statistic: str,
+    threshold: float,
+) -> None:
+    alarm = alarms(template)[f"{settings.resource_prefix}-{slug}"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (namespace, metric)
+    assert alarm["Statistic"] == statistic
+    assert alarm["Threshold"] == threshold
+    if namespace == METRICS_NAMESPACE:
+        # Powertools' default dimension: service = POWERTOOLS_SERVICE_NAME.
+        assert alarm["Dimensions"] == [{"Name": "service", "Value": settings.resource_prefix}]
+
+
+def test_dlq_alarm_watches_the_dlq(template: Template, settings: PipelineSettings) -> None:
+    (dlq,) = [
+        name
+        for name, queue in template.find_resources("AWS::SQS::Queue").items()
+        if queue["Properties"]["QueueName"] == settings.dlq_name
+    ]
+    alarm = alarms(template)[f"{settings.resource_prefix}-dlq-not-empty"]
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}
+    ]
+
+
+def test_duration_alarm_is_p99_against_a_share_of_the_timeout(
+    template: Template, settings: PipelineSettings
+) -> None:
+    alarm = alarms(template)[f"{settings.resource_prefix}-duration-near-timeout"]
+    assert alarm["MetricName"] == "Duration"
+    assert alarm["ExtendedStatistic"] == "p99"
+    assert alarm["Threshold"] == 30_000 * 0.8 == settings.duration_alarm_threshold_ms
+
+
+def test_decline_rate_alarm_divides_declines_by_final_outcomes(
+    template: Template, settings: PipelineSettings
+) -> None:
+    alarm = alarms(template)[f"{settings.resource_prefix}-decline-rate-high"]
+    assert alarm["Threshold"] == settings.decline_rate_alarm_percent
+    queries = {query["Id"]: query for query in alarm["Metrics"]}
+    expression = next(q["Expression"] for q in queries.values() if "Expression" in q)
+    assert "100 * FILL(declined, 0) / (FILL(succeeded, 0) + FILL(declined, 0))" in expression
+    assert f">= {settings.decline_rate_alarm_min_charges}" in expression
+    assert queries["succeeded"]["MetricStat"]["Metric"]["MetricName"] == MetricName.SUCCEEDED
+    assert queries["declined"]["MetricStat"]["Metric"]["MetricName"] == MetricName.DECLINED
+
+
+def test_alarm_topic_is_encrypted_and_enforces_ssl(template: Template) -> None:
+    (key,) = template.find_resources("AWS::KMS::Key")
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": arn_of(key)})
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_cloudwatch_may_publish_to_the_topic_and_use_its_key(template: Template) -> None:
+    cloudwatch = {"Service": "cloudwatch.amazonaws.com"}
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Allow", "Principal": cloudwatch})]
+                )
+            }
+        },
+    )
+    template.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Principal": cloudwatch,
+                                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_email_subscription_only_when_configured(
+    template: Template, configured_template: Template
+) -> None:
+    template.resource_count_is("AWS::SNS::Subscription", 0)
+    configured_template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "oncall@example.com"}
+    )
+
+
+def test_dashboard_shows_outcomes_queues_function_and_stripe_latency(
+    template: Template, settings: PipelineSettings
+) -> None:
+    (dashboard,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    assert dashboard["Properties"]["DashboardName"] == settings.resource_prefix
+    body = str(dashboard["Properties"]["DashboardBody"])
+    for metric in (
+        MetricName.SUCCEEDED,
+        MetricName.DECLINED,
+        MetricName.DUPLICATE_SUPPRESSED,
+        MetricName.TRANSIENT_FAILURE,
+        MetricName.POISON,
+        MetricName.STRIPE_LATENCY,
+        "NumberOfMessagesReceived",
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateAgeOfOldestMessage",
+        "Errors",
+        "Throttles",
+        "Duration",
+    ):
+        assert f'\\"{metric}\\"' in body or f'"{metric}"' in body, metric
+    assert '\\"stat\\":\\"p99\\"' in body or '"stat":"p99"' in body

@@ -1,0 +1,115 @@
+"""Least privilege: each grant names its resource and only the actions the caller makes."""
+
+from __future__ import annotations
+
+from aws_cdk.assertions import Template
+
+from chargeq.settings import PipelineSettings
+from tests.infra.policies import actions_on, arn_of, logical_id, role_of_function, statements
+
+XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+def test_function_consumes_the_queue(template: Template, settings: PipelineSettings) -> None:
+    queue = logical_id(template, "AWS::SQS::Queue", QueueName=settings.queue_name)
+    assert actions_on(template, role_of_function(template), arn_of(queue)) == {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+    }
+
+
+def test_function_may_only_send_to_the_dlq(template: Template, settings: PipelineSettings) -> None:
+    dlq = logical_id(template, "AWS::SQS::Queue", QueueName=settings.dlq_name)
+    assert actions_on(template, role_of_function(template), arn_of(dlq)) == {"sqs:SendMessage"}
+
+
+def test_function_makes_only_the_four_idempotency_calls_on_the_table(
+    template: Template, settings: PipelineSettings
+) -> None:
+    table = logical_id(template, "AWS::DynamoDB::Table", TableName=settings.table_name)
+    assert actions_on(template, role_of_function(template), arn_of(table)) == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    }
+
+
+def test_function_uses_the_key_without_wildcard_actions(template: Template) -> None:
+    (key,) = template.find_resources("AWS::KMS::Key")
+    assert actions_on(template, role_of_function(template), arn_of(key)) == {
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+    }
+
+
+def test_function_reads_only_its_own_secret(template: Template) -> None:
+    (secret,) = template.find_resources("AWS::SecretsManager::Secret")
+    role = role_of_function(template)
+    assert actions_on(template, role, {"Ref": secret}) == {
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret",
+    }
+    secret_statements = [
+        statement
+        for statement in statements(template)
+        if any(action.startswith("secretsmanager:") for action in statement.actions)
+    ]
+    assert all(statement.resources == ({"Ref": secret},) for statement in secret_statements)
+
+
+def test_imported_secret_is_read_by_its_name_only(configured_template: Template) -> None:
+    # GIVEN chargeq:stripe_secret_name WHEN synthesized THEN no secret is created, and the
+    # grant is on that name's ARN (Secrets Manager appends six random characters).
+    configured_template.resource_count_is("AWS::SecretsManager::Secret", 0)
+    (statement,) = [
+        statement
+        for statement in statements(configured_template)
+        if "secretsmanager:GetSecretValue" in statement.actions
+    ]
+    (resource,) = statement.resources
+    assert ":secret:payments/stripe-live-??????" in str(resource)
+
+
+def test_no_wildcard_resources_except_xray(template: Template) -> None:
+    for statement in statements(template):
+        assert not any("*" in action for action in statement.actions), statement
+        if "*" in statement.resources:
+            assert set(statement.actions) <= XRAY_ACTIONS, statement
+
+
+def test_no_put_metric_data_because_metrics_are_emf_logs(template: Template) -> None:
+    granted = {action for statement in statements(template) for action in statement.actions}
+    assert "cloudwatch:PutMetricData" not in granted
+
+
+def test_producer_grant_is_send_only(
+    producer_template: Template, settings: PipelineSettings
+) -> None:
+    template = producer_template
+    (producer,) = [
+        name
+        for name, role in template.find_resources("AWS::IAM::Role").items()
+        if "ecs-tasks.amazonaws.com" in str(role["Properties"]["AssumeRolePolicyDocument"])
+    ]
+    queue = logical_id(template, "AWS::SQS::Queue", QueueName=settings.queue_name)
+    (key,) = template.find_resources("AWS::KMS::Key")
+    assert actions_on(template, producer, arn_of(queue)) == {
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+    }
+    # SSE-KMS: a sender needs a data key, and nothing more of the key.
+    assert actions_on(template, producer, arn_of(key)) == {"kms:GenerateDataKey", "kms:Decrypt"}
+    reachable = {
+        resource
+        for statement in statements(template)
+        if producer in statement.roles
+        for resource in map(str, statement.resources)
+    }
+    assert reachable == {str(arn_of(queue)), str(arn_of(key))}
