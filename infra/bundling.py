@@ -65,12 +65,15 @@ class LocalPipBundler:
     def bundle(self, output_dir: Path) -> None:
         """Install the pinned requirements for the target platform and copy the package."""
         command = [
-            *(sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"),
-            *("--no-compile", "--target", str(output_dir)),
-            *("--platform", self.platform, "--only-binary=:all:"),
-            *("--python-version", self.python_version, "--implementation", "cp"),
-            *("-r", str(self.source_dir / "requirements.txt")),
-        ]
+            sys.executable, "-m", "pip", "install",
+            "--quiet", "--disable-pip-version-check", "--no-compile",
+            "--target", str(output_dir),
+            "--platform", self.platform,
+            "--only-binary=:all:",
+            "--python-version", self.python_version,
+            "--implementation", "cp",
+            "-r", str(self.source_dir / "requirements.txt"),
+        ]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise BundlingError(
