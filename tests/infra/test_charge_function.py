@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Template
 
 from chargeq.settings import PipelineSettings
 from tests.infra.policies import arn_of, logical_id
@@ -74,10 +74,10 @@ def test_function_logs_to_its_own_log_group_with_retention(
     template: Template, settings: PipelineSettings
 ) -> None:
     group = logical_id(
-        template, "AWS::Logs::LogGroup", LogGroupName=f"/aws/lambda/{settings.function_name}"
-    )
-    template.has_resource_properties(
-        "AWS::Logs::LogGroup", {"LogGroupName": Match.any_value(), "RetentionInDays": 30}
+        template,
+        "AWS::Logs::LogGroup",
+        LogGroupName=f"/aws/lambda/{settings.function_name}",
+        RetentionInDays=30,
     )
     assert function_properties(template)["LoggingConfig"] == {"LogGroup": {"Ref": group}}
 
