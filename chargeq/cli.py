@@ -65,6 +65,25 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the report as JSON")
     demo.set_defaults(run=_run_demo)
 
+    chaos = commands.add_parser(
+        "chaos",
+        help="fault soak of the local pipeline (every fault kind mixed, from a seed)",
+        description="Run a seeded fault soak through the local pipeline and print a table: "
+        "requests, faults injected by kind, PaymentIntents, double charges, lost, declined, "
+        "DLQ by reason. Exits 1 if an invariant breaks for chargeq's handler.",
+    )
+    chaos.add_argument("-n", "--requests", type=_positive, default=2000, help="default: 2000")
+    chaos.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    chaos.add_argument(
+        "--handler",
+        choices=["chargeq", "naive", "both"],
+        default="both",
+        help="the project's handler, the naive 'before' job, or both side by side (default)",
+    )
+    chaos.add_argument("--quiet", action="store_true", help="no progress output")
+    chaos.add_argument("--json", action="store_true", help="print the table as JSON")
+    chaos.set_defaults(run=_run_chaos)
+
     send = commands.add_parser(
         "send",
         help="send one charge request from flags, or many from a JSON Lines file",
@@ -159,6 +178,13 @@ def _run_demo(args: argparse.Namespace) -> int:
     report = run_demo(requests=args.requests, seed=args.seed, progress=not args.quiet)
     print(report.to_json() if args.json else report.render())
     return EXIT_OK if report.invariants_hold else EXIT_ATTENTION
+
+
+def _run_chaos(args: argparse.Namespace) -> int:
+    from chargeq.local.soak import main as soak
+
+    handlers = ["chargeq", "naive"] if args.handler == "both" else [args.handler]
+    return soak(args.requests, args.seed, handlers, not args.quiet, args.json)
 
 
 def _run_send(args: argparse.Namespace) -> int:

@@ -51,6 +51,15 @@ def _first_sent(message: dict[str, Any], letter: DeadLetter) -> str:
     return value if value and value.isdigit() else str(letter.sent_timestamp_ms)
 
 
+def _send_back(sqs: Any, queue_url: str, message: dict[str, Any], letter: DeadLetter) -> None:
+    attributes = {
+        REDRIVEN_ATTRIBUTE: {"DataType": "String", "StringValue": letter.message_id},
+        # The request's age survives the copy, so a late retry looks Stripe up.
+        FIRST_SENT_ATTRIBUTE: {"DataType": "String", "StringValue": _first_sent(message, letter)},
+    }
+    sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"], MessageAttributes=attributes)
+
+
 def peek(sqs: Any, dlq_url: str, *, limit: int = 100) -> list[DeadLetter]:
     """Up to ``limit`` DLQ messages, deleting nothing.
 
@@ -128,40 +137,33 @@ def copy_back(
     duplicate once. ``reason`` redrives only messages with that reason. Returns the count.
     """
     moved = 0
-    skipped: set[str] = set()
+    seen: set[str] = set()
+    kept: list[str] = []  # receipt handles of messages left in the DLQ
     empty_receives = 0
-    while (limit is None or moved < limit) and empty_receives < 2:
-        messages = sqs.receive_message(
-            QueueUrl=dlq_url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=30,
-            MessageSystemAttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
-        candidates = [m for m in messages if m["MessageId"] not in skipped]
-        if not candidates:
-            empty_receives += 1
-        for message in candidates:
-            letter = _dead_letter(message)
-            if (reason and letter.reason != reason) or (limit is not None and moved >= limit):
-                skipped.add(letter.message_id)
-                sqs.change_message_visibility(
-                    QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
-                continue
-            attributes = {
-                REDRIVEN_ATTRIBUTE: {"DataType": "String", "StringValue": letter.message_id},
-                # The request's age survives the copy, so a late retry looks Stripe up.
-                FIRST_SENT_ATTRIBUTE: {
-                    "DataType": "String",
-                    "StringValue": _first_sent(message, letter),
-                },
-            }
-            sqs.send_message(
-                QueueUrl=queue_url, MessageBody=message["Body"], MessageAttributes=attributes
-            )
-            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
-            moved += 1
-            if on_progress:
-                on_progress(moved)
+    try:
+        while (limit is None or moved < limit) and empty_receives < 2:
+            messages = sqs.receive_message(
+                QueueUrl=dlq_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=_PEEK_VISIBILITY_SECONDS,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            new = [m for m in messages if m["MessageId"] not in seen]
+            kept += [m["ReceiptHandle"] for m in messages if m["MessageId"] in seen]
+            empty_receives = 0 if new else empty_receives + 1
+            for message in new:
+                seen.add(message["MessageId"])
+                letter = _dead_letter(message)
+                wanted = not reason or letter.reason == reason
+                if not wanted or (limit is not None and moved >= limit):
+                    kept.append(message["ReceiptHandle"])
+                    continue
+                _send_back(sqs, queue_url, message, letter)
+                sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+                moved += 1
+                if on_progress:
+                    on_progress(moved)
+    finally:
+        _make_visible(sqs, dlq_url, kept)
     return moved

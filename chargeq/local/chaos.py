@@ -44,6 +44,9 @@ class ChaosPlan:
     kill_after_stripe: float = 0.0
     throttle_claim: float = 0.0
     throttle_record: float = 0.0
+    #: Requests killed after Stripe answers on every delivery, until the plan changes:
+    #: they exhaust their deliveries and are moved to the DLQ by the redrive policy.
+    doomed: tuple[str, ...] = ()
 
     def to_environment(self, log_path: Path) -> dict[str, str]:
         return {CHAOS_ENV: json.dumps(asdict(self)), CHAOS_LOG_ENV: str(log_path)}
@@ -80,7 +83,9 @@ def install_from_environment() -> None:
     raw = os.environ.get(CHAOS_ENV)
     if not raw:
         return
-    install(ChaosPlan(**json.loads(raw)), _Recorder(os.environ[CHAOS_LOG_ENV]))
+    document = json.loads(raw)
+    document["doomed"] = tuple(document.get("doomed", ()))
+    install(ChaosPlan(**document), _Recorder(os.environ[CHAOS_LOG_ENV]))
 
 
 def install(plan: ChaosPlan, record: Callable[..., None]) -> None:
@@ -97,7 +102,7 @@ def install(plan: ChaosPlan, record: Callable[..., None]) -> None:
             record(KILL_BEFORE_STRIPE, request_id=request.request_id)
             os.kill(os.getpid(), signal.SIGKILL)
         result = original_charge(self, request, delivery)
-        if plan.fires(KILL_AFTER_STRIPE, *identity):
+        if request.request_id in plan.doomed or plan.fires(KILL_AFTER_STRIPE, *identity):
             record(KILL_AFTER_STRIPE, request_id=request.request_id)
             os.kill(os.getpid(), signal.SIGKILL)
         return result

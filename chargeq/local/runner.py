@@ -138,6 +138,9 @@ class Progress:
         self.enabled = enabled
         self.invocations = self.records = self.failed = self.redelivered = 0
         self._lock = threading.Lock()
+        # On a terminal one line is redrawn; in a log, a line every few seconds.
+        self._redraw = sys.stderr.isatty()
+        self._last_line = 0.0
 
     def on_batch(self, report: BatchReport) -> None:
         with self._lock:
@@ -147,18 +150,26 @@ class Progress:
             self.redelivered += report.redelivered
 
     def show(self, started: float, depth: int, dlq: int) -> None:
-        if self.enabled:
-            print(
-                f"\r  {time.monotonic() - started:5.1f}s  invocations {self.invocations:4d}  "
-                f"records {self.records:5d}  retried {self.failed:3d}  "
-                f"queued {depth:4d}  DLQ {dlq:3d}",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not self._redraw and now - self._last_line < 5:
+            return
+        self._last_line = now
+        line = (
+            f"  {now - started:5.1f}s  invocations {self.invocations:4d}  "
+            f"records {self.records:5d}  retried {self.failed:3d}  "
+            f"queued {depth:4d}  DLQ {dlq:3d}"
+        )
+        print(
+            "\r" + line if self._redraw else line,
+            end="" if self._redraw else "\n",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def done(self) -> None:
-        if self.enabled:
+        if self.enabled and self._redraw:
             print(file=sys.stderr)
 
 
