@@ -128,7 +128,7 @@ def install(plan: ChaosPlan, record: Callable[..., None]) -> None:
 
         return wrapper
 
-    StripeGateway.charge = charge
+    StripeGateway.charge = charge  # type: ignore[method-assign]
     DynamoDBPersistenceLayer._put_record = throttling(  # type: ignore[method-assign]
         THROTTLE_CLAIM, DynamoDBPersistenceLayer._put_record, "PutItem"
     )
