@@ -47,9 +47,15 @@ class ChaosPlan:
     #: Requests killed after Stripe answers on every delivery, until the plan changes:
     #: they exhaust their deliveries and are moved to the DLQ by the redrive policy.
     doomed: tuple[str, ...] = ()
+    #: (fault, request_id) pairs that fire on the request's first attempt only: the named
+    #: scenarios of the fault suite aim one fault at one request.
+    first_attempt: tuple[tuple[str, str], ...] = ()
 
     def to_environment(self, log_path: Path) -> dict[str, str]:
         return {CHAOS_ENV: json.dumps(asdict(self)), CHAOS_LOG_ENV: str(log_path)}
+
+    def aimed(self, fault: str, request_id: str) -> bool:
+        return (fault, request_id) in self.first_attempt
 
     def fires(self, fault: str, *identity: object) -> bool:
         chance: float = getattr(self, fault)
@@ -85,6 +91,7 @@ def install_from_environment() -> None:
         return
     document = json.loads(raw)
     document["doomed"] = tuple(document.get("doomed", ()))
+    document["first_attempt"] = tuple(tuple(pair) for pair in document.get("first_attempt", ()))
     install(ChaosPlan(**document), _Recorder(os.environ[CHAOS_LOG_ENV]))
 
 
@@ -92,28 +99,39 @@ def install(plan: ChaosPlan, record: Callable[..., None]) -> None:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from botocore.exceptions import ClientError
 
+    from charges.claims import record_key
     from charges.payments import StripeGateway
 
     original_charge = StripeGateway.charge
 
     def charge(self: StripeGateway, request: Any, delivery: Any = None) -> Any:
-        identity = (request.request_id, getattr(delivery, "receive_count", 0))
-        if plan.fires(KILL_BEFORE_STRIPE, *identity):
+        receive_count = getattr(delivery, "receive_count", 1)
+        identity = (request.request_id, receive_count)
+
+        def due(fault: str) -> bool:
+            aimed = receive_count == 1 and plan.aimed(fault, request.request_id)
+            return aimed or plan.fires(fault, *identity)
+
+        if due(KILL_BEFORE_STRIPE):
             record(KILL_BEFORE_STRIPE, request_id=request.request_id)
             os.kill(os.getpid(), signal.SIGKILL)
         result = original_charge(self, request, delivery)
-        if request.request_id in plan.doomed or plan.fires(KILL_AFTER_STRIPE, *identity):
+        if request.request_id in plan.doomed or due(KILL_AFTER_STRIPE):
             record(KILL_AFTER_STRIPE, request_id=request.request_id)
             os.kill(os.getpid(), signal.SIGKILL)
         return result
 
     attempts: Counter[str] = Counter()
+    aimed_keys = {(fault, record_key(request_id)) for fault, request_id in plan.first_attempt}
 
     def throttling(fault: str, original: Callable[..., Any], operation: str) -> Callable[..., Any]:
         def wrapper(self: Any, data_record: Any) -> Any:
             key = data_record.idempotency_key
             attempts[f"{fault}:{key}"] += 1
-            if plan.fires(fault, key, attempts[f"{fault}:{key}"]):
+            first = attempts[f"{fault}:{key}"] == 1
+            if (first and (fault, key) in aimed_keys) or plan.fires(
+                fault, key, attempts[f"{fault}:{key}"]
+            ):
                 record(fault, key=key)
                 raise ClientError(
                     {
