@@ -7,10 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
+
 from chargeq.local.context import LocalLambdaContext
 from chargeq.local.event_source import BatchReport, EventSource
-from chargeq.local.resources import Resources
+from chargeq.local.resources import Resources, provision
 from chargeq.settings import PipelineSettings
+from charges.config import FunctionConfig
 from charges.dependencies import Dependencies
 from charges.handler import handle_batch
 
@@ -28,6 +31,8 @@ class Pipeline:
     dynamodb: Any
     source: EventSource
     invocations: list[dict[str, Any]] = field(default_factory=list)
+    #: The Lambda timeout the handler sees; in-progress records expire with it.
+    function_timeout_seconds: float = 30.0
 
     def send(self, *bodies: str | dict[str, Any]) -> None:
         for body in bodies:
@@ -36,7 +41,8 @@ class Pipeline:
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         self.invocations.append(event)
-        return handle_batch(event, LocalLambdaContext(), self.deps)
+        context = LocalLambdaContext(timeout_seconds=self.function_timeout_seconds)
+        return handle_batch(event, context, self.deps)
 
     def run_batch(self) -> BatchReport:
         """One invocation on up to ten records; failures become visible again at once."""
@@ -84,6 +90,29 @@ class Pipeline:
 
 
 PipelineFactory = Callable[..., Pipeline]
+
+
+def build_pipeline(
+    session: boto3.Session, settings: PipelineSettings, stripe_url: str, stripe_api_key: str
+) -> Pipeline:
+    """Create the resources in moto (already mocked) and the function's dependencies."""
+    resources = provision(session, settings, stripe_api_key=stripe_api_key)
+    environment = resources.function_environment(settings) | {
+        "STRIPE_API_BASE": stripe_url,
+        "STRIPE_TIMEOUT_SECONDS": "2",
+    }
+    deps = Dependencies.build(FunctionConfig.from_environment(environment), session)
+    sqs = session.client("sqs")
+    return Pipeline(
+        settings=settings,
+        resources=resources,
+        deps=deps,
+        sqs=sqs,
+        dynamodb=session.client("dynamodb"),
+        source=EventSource(
+            sqs, resources.queue_url, resources.queue_arn, batch_size=settings.batch_size
+        ),
+    )
 
 
 def charge_body(request_id: str, **overrides: Any) -> dict[str, Any]:

@@ -6,15 +6,11 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from chargeq.emulator import StripeEmulator
 from moto import mock_aws
 
-from chargeq.local.event_source import EventSource
-from chargeq.local.resources import provision
+from chargeq.emulator import StripeEmulator
 from chargeq.settings import PipelineSettings
-from charges.config import FunctionConfig
-from charges.dependencies import Dependencies
-from tests.harness import API_KEY, Pipeline, PipelineFactory
+from tests.harness import API_KEY, Pipeline, PipelineFactory, build_pipeline
 
 
 @pytest.fixture(scope="session")
@@ -41,23 +37,7 @@ def make_pipeline(stripe: StripeEmulator, settings: PipelineSettings) -> Iterato
 
         def build(stripe_api_key: str = API_KEY) -> Pipeline:
             session = boto3.Session(region_name="us-east-1")
-            resources = provision(session, settings, stripe_api_key=stripe_api_key)
-            environment = resources.function_environment(settings) | {
-                "STRIPE_API_BASE": stripe.url,
-                "STRIPE_TIMEOUT_SECONDS": "2",
-            }
-            deps = Dependencies.build(FunctionConfig.from_environment(environment), session)
-            sqs = session.client("sqs")
-            return Pipeline(
-                settings=settings,
-                resources=resources,
-                deps=deps,
-                sqs=sqs,
-                dynamodb=session.client("dynamodb"),
-                source=EventSource(
-                    sqs, resources.queue_url, resources.queue_arn, batch_size=settings.batch_size
-                ),
-            )
+            return build_pipeline(session, settings, stripe.url, stripe_api_key)
 
         yield build
 
