@@ -95,14 +95,24 @@ class StripeGateway:
         except TransientFailure as failure:
             if not failure.replayed_server_error:
                 raise
-        # Stripe saved a 500 for our key and replays it forever: look for the charge, and
-        # only when there is none try again under the next key. Every later delivery
-        # looks first, so a charge made under the new key is found, not repeated.
-        existing = self.find_existing(request, created_since=_created_floor(delivery))
-        if existing is not None:
+            # Stripe saved a 500 for our key and replays it forever: look for the charge,
+            # and only when there is none try again under the next key. Every later
+            # delivery looks first, so a charge made under the new key is found.
+            existing = self.find_existing(request, created_since=_created_floor(delivery))
+            if existing is not None:
+                return _result_from_intent(request, existing)
+            attempt = delivery.receive_count if delivery else 1
+            return self._create(request, idempotency_key(request.request_id, attempt=attempt))
+        except PoisonMessage as poison:
+            if poison.reason is not Reason.STRIPE_IDEMPOTENCY_CONFLICT:
+                raise
+            # The key was used with other parameters (a description or metadata changed
+            # between attempts; the payload check already held customer, amount, currency
+            # and payment method equal): the earlier attempt's charge is this request's.
+            existing = self.find_existing(request, created_since=_created_floor(delivery))
+            if existing is None:
+                raise
             return _result_from_intent(request, existing)
-        attempt = delivery.receive_count if delivery else 1
-        return self._create(request, idempotency_key(request.request_id, attempt=attempt))
 
     def find_existing(self, request: ChargeRequest, *, created_since: int) -> Any | None:
         """The PaymentIntent created for ``request_id``, if any.

@@ -18,8 +18,11 @@ def test_demo_charges_each_request_once_and_accounts_for_all(tmp_path):
     assert report.lost == 0
     assert report.charged + report.declined + sum(report.dead_letters.values()) >= 40
     assert report.payment_intents == report.charged + report.declined
-    # AND the function's logs were written by the worker processes
-    assert "charge charged" in (tmp_path / "function.log").read_text()
+    # AND the workers' logs hold the structured outcome lines and the EMF metrics
+    logs = (tmp_path / "function.log").read_text()
+    assert '"message":"charge charged"' in logs
+    for metric in ("ChargeSucceeded", "ChargeDeclined", "PoisonMessage", "StripeLatency"):
+        assert f'"{metric}"' in logs
 
 
 def test_demo_command_prints_json_and_exits_zero(capsys):

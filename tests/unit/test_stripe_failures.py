@@ -7,6 +7,7 @@ same idempotency key) run as they do in production.
 from __future__ import annotations
 
 from chargeq.emulator import StripeEmulator
+from chargeq.status import read_status
 from tests.harness import Pipeline, charge_body
 
 DAY = 24 * 3600
@@ -112,3 +113,39 @@ def test_first_delivery_does_not_list_payment_intents(pipeline: Pipeline, stripe
     pipeline.run_batch()
     requests = stripe.ledger()["requests"]
     assert (requests["create"], requests["list"]) == (1, 0)
+
+
+def test_key_reused_with_another_description_returns_the_first_charge(
+    pipeline: Pipeline, stripe: StripeEmulator
+):
+    # GIVEN Stripe already saw this request's key with other parameters (an earlier attempt
+    # with another description that died before its record was written)
+    import stripe as stripe_sdk
+
+    from charges.payments import idempotency_key
+
+    client = stripe_sdk.StripeClient(
+        "sk_test_unit", base_addresses={"api": stripe.url}, max_network_retries=0
+    )
+    client.v1.payment_intents.create(
+        params={
+            "amount": 1500,
+            "currency": "usd",
+            "customer": "cus_good",
+            "confirm": True,
+            "off_session": True,
+            "payment_method": "pm_card_visa",
+            "description": "first attempt",
+            "metadata": {"request_id": "conflict-key"},
+        },
+        options={"idempotency_key": idempotency_key("conflict-key")},
+    )
+    # WHEN the request arrives with a different description under the same key
+    pipeline.send(charge_body("conflict-key", description="second attempt"))
+    pipeline.run_batch()
+    # THEN Stripe refused the key reuse, and the handler took the first attempt's charge
+    assert pipeline.dead_letter_reasons() == []
+    assert ledger_entry(stripe, "conflict-key")["created"] == 1
+    assert stripe.ledger()["requests"]["idempotency_error"] == 1
+    status = read_status(pipeline.dynamodb, pipeline.resources.table_name, "conflict-key")
+    assert status.state == "charged"
