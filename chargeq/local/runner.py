@@ -14,9 +14,9 @@ import random
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +93,14 @@ class LocalStack:
         ]
 
 
-def local_settings(settings: PipelineSettings | None = None) -> PipelineSettings:
+def local_settings(
+    settings: PipelineSettings | None = None,
+    function_timeout_seconds: int = LOCAL_FUNCTION_TIMEOUT_SECONDS,
+) -> PipelineSettings:
+    """The settings for a local run: stage ``local`` and a local function timeout."""
     base = settings or load_settings()
     return PipelineSettings.model_validate(
-        base.model_dump()
-        | {"stage": "local", "function_timeout_seconds": LOCAL_FUNCTION_TIMEOUT_SECONDS}
+        base.model_dump() | {"stage": "local", "function_timeout_seconds": function_timeout_seconds}
     )
 
 
@@ -109,9 +112,14 @@ def local_stack(
     stripe_latency_ms: float = 30,
     stripe_jitter_ms: float = 20,
     seed: int = 0,
+    function_timeout_seconds: int = LOCAL_FUNCTION_TIMEOUT_SECONDS,
 ) -> Iterator[LocalStack]:
-    """Start moto and the Stripe emulator and create the pipeline's resources."""
-    settings = local_settings(settings)
+    """Start moto and the Stripe emulator and create the pipeline's resources.
+
+    ``function_timeout_seconds`` is short by default so retries come back quickly; the
+    benchmark raises it so slow (realistic) Stripe calls are not cut off.
+    """
+    settings = local_settings(settings, function_timeout_seconds)
     with (
         MotoServer(logs / "moto.log") as moto,
         EmulatorServer(
@@ -218,6 +226,8 @@ class RunOptions:
     chaos: ChaosPlan | None = None
     handler: str = DEFAULT_HANDLER
     timeout_seconds: float = 900
+    #: Extra variables for the workers' environment (the benchmark's probe reads some).
+    environment: Mapping[str, str] = field(default_factory=dict)
 
 
 class PipelineRun:
@@ -229,6 +239,7 @@ class PipelineRun:
         self.sqs = stack.client("sqs")
         self.progress = Progress(options.progress)
         self.started = time.monotonic()
+        self._sending: list[threading.Thread] = []
         rng = random.Random(options.seed)
         lock = threading.Lock()
 
@@ -247,9 +258,9 @@ class PipelineRun:
             wait_seconds=1,
             redeliver=chance(options.redelivery_rate),
         )
-        environment: dict[str, str] = {}
+        environment: dict[str, str] = dict(options.environment)
         if options.chaos:
-            environment = options.chaos.to_environment(stack.logs / "chaos.log")
+            environment |= options.chaos.to_environment(stack.logs / "chaos.log")
         workers = stack.workers(environment, options.handler)
         twins = stack.workers(environment, options.handler) if options.twin_rate else []
         self.poller = Poller(
@@ -268,14 +279,28 @@ class PipelineRun:
         self.poller.stop()
         self.progress.done()
 
+    def send(self, workload: Workload) -> threading.Thread:
+        """Send the workload from a background thread, so progress shows meanwhile."""
+        sender = threading.Thread(
+            target=send_workload, args=(self.stack, workload), name="producer", daemon=True
+        )
+        sender.start()
+        self._sending.append(sender)
+        return sender
+
     def wait_until_quiet(self) -> bool:
-        """Wait until the queue is empty and no batch is in flight; False on timeout."""
+        """Wait until everything is sent, the queue is empty and no batch is in flight.
+
+        Returns False on timeout.
+        """
         quiet_checks = 0
         while time.monotonic() - self.started < self.options.timeout_seconds:
             depth, dlq = queue_depths(self.sqs, self.stack.resources)
             self.progress.show(self.started, depth, dlq)
+            sending = any(sender.is_alive() for sender in self._sending)
             # SQS counts are approximate: require a few empty readings in a row.
-            quiet_checks = quiet_checks + 1 if depth == 0 and self.poller.busy == 0 else 0
+            idle = depth == 0 and self.poller.busy == 0 and not sending
+            quiet_checks = quiet_checks + 1 if idle else 0
             if quiet_checks >= 3:
                 return True
             time.sleep(0.5)
@@ -293,7 +318,7 @@ class PipelineRun:
 def run_workload(stack: LocalStack, workload: Workload, options: RunOptions) -> RunReport:
     """Send the workload, run until the queue is empty, and check the result."""
     with PipelineRun(stack, options) as run:
-        send_workload(stack, workload)
+        run.send(workload)
         run.wait_until_quiet()
     return run.finish(collect(stack, workload, time.monotonic() - run.started))
 

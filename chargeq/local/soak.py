@@ -32,7 +32,6 @@ from chargeq.local.runner import (
     RunOptions,
     collect,
     local_stack,
-    send_workload,
 )
 from chargeq.local.workload import build_workload
 
@@ -137,7 +136,7 @@ def run_soak(
                 control.add_fault(rule)
             started = time.monotonic()
             with PipelineRun(stack, options) as run:
-                send_workload(stack, workload)
+                run.send(workload)
                 run.wait_until_quiet()
             # Weeks later, as far as Stripe's keys are concerned: redrive what crashed.
             control.advance(25 * 3600)
