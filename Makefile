@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(BIN)/pytest $(ARGS)
 
 synth: $(STAMP) $(NODE_STAMP)
-	npx cdk synth --quiet $(ARGS)
+	JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 npx cdk synth --quiet $(ARGS)
 	@echo "template written to cdk.out/"
 
 chaos: $(STAMP)
