@@ -60,14 +60,17 @@ def handle_record(record: SQSRecord, deps: Dependencies) -> ChargeResult | None:
     logger.thread_safe_append_keys(message_id=record.message_id)
     try:
         request = parse_charge_request(record.body, deps.config.limits)
-        logger.thread_safe_append_keys(request_id=request.request_id)
+        # request_id is the correlation ID from producer to Stripe metadata.
+        logger.thread_safe_append_keys(
+            request_id=request.request_id, correlation_id=request.request_id
+        )
         attempt = Attempt(Delivery.from_record(record))
         result = deps.charge_once()(request=request, attempt=attempt)
     except Exception as error:  # every error is settled below; none is swallowed
         settle_failure(record, error, deps)
         return None
     finally:
-        logger.thread_safe_remove_keys(["message_id", "request_id"])
+        logger.thread_safe_remove_keys(["message_id", "request_id", "correlation_id"])
     report(result, replayed=not attempt.ran)
     return result
 
