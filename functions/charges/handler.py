@@ -69,10 +69,11 @@ def handle_record(record: SQSRecord, deps: Dependencies) -> ChargeResult | None:
     except Exception as error:  # every error is settled below; none is swallowed
         settle_failure(record, error, deps)
         return None
+    else:
+        report(result, replayed=not attempt.ran)
+        return result
     finally:
         logger.thread_safe_remove_keys(["message_id", "request_id", "correlation_id"])
-    report(result, replayed=not attempt.ran)
-    return result
 
 
 def report(result: ChargeResult, *, replayed: bool) -> None:
