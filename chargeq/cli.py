@@ -84,6 +84,31 @@ def build_parser() -> argparse.ArgumentParser:
     chaos.add_argument("--json", action="store_true", help="print the table as JSON")
     chaos.set_defaults(run=_run_chaos)
 
+    bench = commands.add_parser(
+        "bench",
+        help="benchmark the naive, the sequential (Powertools docs) and chargeq's handler",
+        description="Run the three handlers side by side on the local pipeline with Stripe "
+        "at a realistic latency: records/s, latency per record, billed duration, DynamoDB "
+        "and Stripe requests per fresh record and per duplicate, peak memory, batch-of-10 "
+        "time, import time, the issue's targets and the AWS cost per million charges. "
+        "Exits 1 if chargeq's handler charged a request twice.",
+    )
+    bench.add_argument("-n", "--requests", type=_positive, default=300, help="default: 300")
+    bench.add_argument(
+        "--latency-ms", type=float, default=300, help="Stripe latency (default: 300)"
+    )
+    bench.add_argument(
+        "--jitter-ms", type=float, default=100, help="give or take, uniform (default: 100)"
+    )
+    bench.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
+    bench.add_argument("--quiet", action="store_true", help="no progress output")
+    output = bench.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print every figure as JSON")
+    output.add_argument(
+        "--markdown", action="store_true", help="print the figures and cost table as Markdown"
+    )
+    bench.set_defaults(run=_run_bench)
+
     send = commands.add_parser(
         "send",
         help="send one charge request from flags, or many from a JSON Lines file",
@@ -185,6 +210,24 @@ def _run_chaos(args: argparse.Namespace) -> int:
 
     handlers = ["chargeq", "naive"] if args.handler == "both" else [args.handler]
     return soak(args.requests, args.seed, handlers, not args.quiet, args.json)
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from chargeq.local.bench import run_bench
+
+    report = run_bench(
+        requests=args.requests,
+        latency_ms=args.latency_ms,
+        jitter_ms=args.jitter_ms,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    if args.json:
+        print(report.to_json())
+    else:
+        print(report.markdown() if args.markdown else report.render())
+    subject = report.handler("chargeq")
+    return EXIT_ATTENTION if subject and subject.double_charges else EXIT_OK
 
 
 def _run_send(args: argparse.Namespace) -> int:

@@ -1,0 +1,402 @@
+"""``chargeq bench``: three handlers side by side on the local pipeline, in one run.
+
+- ``naive``: the "before" job (``chargeq.local.naive``): no idempotency record, no key.
+- ``sequential``: the Powertools-docs handler (``chargeq.local.sequential``): one record
+  after another, idempotent per record, with the Stripe key.
+- ``chargeq``: this project's handler, the records of a batch charged concurrently.
+
+Each handler gets the same stack (moto, the Stripe emulator at a realistic latency with
+jitter, the deployed function timeout) and the same three passes: a warm-up (not counted),
+N fresh requests, then the same N requests sent again (duplicates whose first attempt
+completed). A probe in the worker (``chargeq.local.probe``) times every invocation and
+counts its AWS requests; Stripe calls come from the emulator's ledger. Then one warm
+worker per handler is handed batches of exactly ten fresh records, and fresh interpreters
+time the handler's import and initialisation against importing boto3 and stripe alone.
+
+Per-record latency is the duration of the invocation that carried the record: SQS deletes
+a record only when its invocation returns, so that is how long each record waited on the
+function. Billed duration is the sum of invocation durations, rounded up to the
+millisecond as Lambda bills them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chargeq.deployment import load_settings
+from chargeq.emulator import EmulatorControl
+from chargeq.local.bench_report import BenchReport, ColdStart, HandlerFigures
+from chargeq.local.costs import READ_OPERATIONS, WRITE_OPERATIONS
+from chargeq.local.event_source import EventSource
+from chargeq.local.probe import LOG_ENV, TARGET_ENV
+from chargeq.local.runner import (
+    LOCAL_AWS_ENVIRONMENT,
+    LocalStack,
+    PipelineRun,
+    RunOptions,
+    local_stack,
+    send_workload,
+)
+from chargeq.local.workers import DEFAULT_HANDLER, Worker
+from chargeq.local.workload import GOOD_CARD, Message, Workload
+from chargeq.settings import PipelineSettings
+
+#: The handlers compared, in the order they run and are printed.
+HANDLERS = {
+    "naive": "chargeq.local.naive:lambda_handler",
+    "sequential": "chargeq.local.sequential:lambda_handler",
+    "chargeq": DEFAULT_HANDLER,
+}
+PROBE_HANDLER = "chargeq.local.probe:lambda_handler"
+
+#: Batches of exactly ten fresh records timed per handler (after one that warms up).
+BATCH_OF_TEN_ROUNDS = 3
+
+#: Fresh interpreters per snippet when timing import and initialisation.
+COLD_START_REPEATS = 7
+
+_STRIPE_ENDPOINTS = ("create", "retrieve", "list")
+
+
+@dataclass
+class Invocation:
+    """One line of the probe's log."""
+
+    pid: int
+    started: float
+    duration_ms: float
+    records: int
+    failed: int | None
+    requests: dict[str, int] = field(default_factory=dict)
+    max_rss_kb: int = 0
+
+    def aws(self, prefix: str, operations: frozenset[str] | None = None) -> int:
+        return sum(
+            count
+            for name, count in self.requests.items()
+            if name.startswith(prefix)
+            and (operations is None or name.rpartition(".")[2] in operations)
+        )
+
+
+def run_bench(
+    *,
+    requests: int = 300,
+    latency_ms: float = 300,
+    jitter_ms: float = 100,
+    seed: int = 7,
+    progress: bool = True,
+    logs: Path | None = None,
+    settings: PipelineSettings | None = None,
+    handlers: tuple[str, ...] = tuple(HANDLERS),
+    cold_start_repeats: int = COLD_START_REPEATS,
+) -> BenchReport:
+    """Measure ``handlers`` on ``requests`` fresh requests each, then their duplicates.
+
+    ``cold_start_repeats`` of 0 skips timing the import in fresh interpreters.
+    """
+    with tempfile.TemporaryDirectory(prefix="chargeq-bench-") as scratch:
+        log_dir = logs or Path(scratch)
+        base = settings or load_settings()
+        say = _say if progress else _quiet
+        say(
+            f"chargeq bench: {requests} requests per handler, Stripe {latency_ms:g} ms "
+            f"± {jitter_ms:g} ms, seed {seed}; logs in {log_dir}"
+        )
+        with local_stack(
+            log_dir,
+            settings=base,
+            stripe_latency_ms=latency_ms,
+            stripe_jitter_ms=jitter_ms,
+            seed=seed,
+            # The deployed timeout, so realistic Stripe calls are never cut off.
+            function_timeout_seconds=base.function_timeout_seconds,
+        ) as stack:
+            figures = [
+                _measure(
+                    stack,
+                    name,
+                    requests=requests,
+                    seed=seed,
+                    latency=(latency_ms, jitter_ms),
+                    say=say,
+                )
+                for name in handlers
+            ]
+            settings_used = stack.settings
+        cold = None
+        if cold_start_repeats:
+            say("timing import and initialisation in fresh interpreters")
+            cold = measure_cold_start(cold_start_repeats)
+    return BenchReport(
+        requests=requests,
+        latency_ms=latency_ms,
+        jitter_ms=jitter_ms,
+        seed=seed,
+        concurrency=settings_used.max_concurrency,
+        batch_size=settings_used.batch_size,
+        records_in_flight=settings_used.records_in_flight,
+        memory_mb=settings_used.function_memory_mb,
+        handlers=figures,
+        cold_start=cold,
+    )
+
+
+def _measure(
+    stack: LocalStack,
+    name: str,
+    *,
+    requests: int,
+    seed: int,
+    latency: tuple[float, float],
+    say: Callable[[str], None],
+) -> HandlerFigures:
+    """The three passes and the batches of ten for one handler; see the module docstring."""
+    probe_log = stack.logs / f"bench-{name}.jsonl"
+    function_log = stack.logs / "function.log"
+    environment = {TARGET_ENV: HANDLERS[name], LOG_ENV: str(probe_log)}
+    options = RunOptions(
+        seed=seed,
+        progress=False,
+        redelivery_rate=0.0,  # every duplicate is one the bench sends, and counted
+        handler=PROBE_HANDLER,
+        environment=environment,
+        timeout_seconds=900 + 2 * requests,
+    )
+    control = EmulatorControl(stack.stripe_url)
+    fresh = _workload(f"bench-{seed}-{name}", requests)
+    with PipelineRun(stack, options) as run:
+        say(f"  {name}: warming up")
+        warm_up = 2 * stack.settings.batch_size * stack.settings.max_concurrency
+        _pass(stack, run, _workload(f"bench-{seed}-{name}-warm", warm_up))
+        say(f"  {name}: {requests} fresh requests")
+        before_fresh = _marks(probe_log, function_log, control)
+        _pass(stack, run, fresh)
+        before_again = _marks(probe_log, function_log, control)
+        say(f"  {name}: the same {requests} requests again")
+        _pass(stack, run, fresh)
+        after = _marks(probe_log, function_log, control)
+    say(f"  {name}: batches of ten")
+    batches, floor = _batches_of_ten(
+        stack, environment, probe_log, f"bench-{seed}-{name}-ten", latency
+    )
+    invocations = _invocations(probe_log)
+    first = invocations[before_fresh.lines : before_again.lines]
+    again = invocations[before_again.lines : after.lines]
+    ids = set(fresh.outcomes)
+    ledger = after.ledger
+    return HandlerFigures(
+        name=name,
+        fresh_records=sum(item.records for item in first),
+        duplicate_records=sum(item.records for item in again),
+        invocations=len(first),
+        records_per_second=_throughput(first),
+        latency_p50_ms=_percentile(_per_record(first), 50),
+        latency_p99_ms=_percentile(_per_record(first), 99),
+        billed_ms=sum(math.ceil(item.duration_ms) for item in first),
+        dynamodb_fresh=sum(item.aws("dynamodb.") for item in first),
+        dynamodb_writes_fresh=sum(item.aws("dynamodb.", WRITE_OPERATIONS) for item in first),
+        dynamodb_reads_fresh=sum(item.aws("dynamodb.", READ_OPERATIONS) for item in first),
+        dynamodb_duplicate=sum(item.aws("dynamodb.") for item in again),
+        stripe_fresh=_stripe_calls(before_again.ledger) - _stripe_calls(before_fresh.ledger),
+        stripe_duplicate=_stripe_calls(after.ledger) - _stripe_calls(before_again.ledger),
+        failed_records=sum(item.failed or 0 for item in first + again),
+        double_charges=sum(
+            1
+            for request_id, entry in ledger["by_request_id"].items()
+            if request_id in ids and int(entry.get("succeeded", 0)) > 1
+        ),
+        peak_memory_mb=max(item.max_rss_kb for item in invocations) / 1024,
+        log_bytes=before_again.log_bytes - before_fresh.log_bytes,
+        batch_of_ten_ms=batches,
+        batch_of_ten_floor_ms=floor,
+    )
+
+
+@dataclass(frozen=True)
+class _Marks:
+    lines: int
+    log_bytes: int
+    ledger: dict[str, Any]
+
+
+def _marks(probe_log: Path, function_log: Path, control: EmulatorControl) -> _Marks:
+    """Where the probe log, the function log and the Stripe ledger stand between passes."""
+    lines = len(probe_log.read_text().splitlines()) if probe_log.exists() else 0
+    size = function_log.stat().st_size if function_log.exists() else 0
+    return _Marks(lines, size, control.ledger())
+
+
+def _pass(stack: LocalStack, run: PipelineRun, workload: Workload) -> None:
+    send_workload(stack, workload)
+    if not run.wait_until_quiet():
+        raise RuntimeError("the benchmark's queue did not drain before the run's timeout")
+
+
+def _workload(prefix: str, requests: int) -> Workload:
+    """``requests`` good charges with distinct IDs; all should end charged."""
+    workload = Workload()
+    for index in range(requests):
+        request_id = f"{prefix}-{index:05d}"
+        body = {
+            "version": 1,
+            "request_id": request_id,
+            "customer": f"cus_bench{index % 50:03d}",
+            "amount": 1000 + index,
+            "currency": "usd",
+            "payment_method": GOOD_CARD,
+        }
+        workload.messages.append(Message(json.dumps(body)))
+        workload.outcomes[request_id] = "charged"
+    return workload
+
+
+def _batches_of_ten(
+    stack: LocalStack,
+    environment: dict[str, str],
+    probe_log: Path,
+    prefix: str,
+    latency: tuple[float, float],
+) -> tuple[list[float], list[float]]:
+    """Durations (ms) of invocations of exactly ten fresh records on one warm worker.
+
+    First at the run's Stripe latency, then with Stripe answering at once: the second is
+    the floor this machine adds (moto's DynamoDB, the interpreter), to tell apart what the
+    protocol costs from what the local stand-ins cost.
+    """
+    sqs = stack.client("sqs")
+    resources = stack.resources
+    control = EmulatorControl(stack.stripe_url)
+    source = EventSource(sqs, resources.queue_url, resources.queue_arn, batch_size=10)
+    worker = Worker(
+        stack.function_environment() | environment,
+        stack.logs / "function.log",
+        stack.settings.function_timeout_seconds,
+        PROBE_HANDLER,
+    )
+
+    def invoke_ten(label: str) -> float:
+        send_workload(stack, _workload(f"{prefix}-{label}", 10))
+        messages: list[dict[str, Any]] = []
+        while len(messages) < 10:
+            messages += source.receive()
+        lines = len(_invocations(probe_log))
+        source.deliver(messages, worker.invoke)
+        return sum(item.duration_ms for item in _invocations(probe_log)[lines:])
+
+    worker.start()
+    try:
+        invoke_ten("warm")  # the worker's first invocation imports the handler
+        realistic = [invoke_ten(f"l{round_}") for round_ in range(BATCH_OF_TEN_ROUNDS)]
+        control.set_latency(0)
+        try:
+            floor = [invoke_ten(f"z{round_}") for round_ in range(BATCH_OF_TEN_ROUNDS)]
+        finally:
+            control.set_latency(*latency)
+    finally:
+        worker.stop()
+    return realistic, floor
+
+
+def _invocations(probe_log: Path) -> list[Invocation]:
+    if not probe_log.exists():
+        return []
+    return [Invocation(**json.loads(line)) for line in probe_log.read_text().splitlines()]
+
+
+def _throughput(invocations: list[Invocation]) -> float:
+    """Records per second from the first invocation's start to the last one's end."""
+    if not invocations:
+        return 0.0
+    start = min(item.started for item in invocations)
+    end = max(item.started + item.duration_ms / 1000 for item in invocations)
+    return sum(item.records for item in invocations) / max(end - start, 1e-9)
+
+
+def _per_record(invocations: list[Invocation]) -> list[float]:
+    return [item.duration_ms for item in invocations for _ in range(item.records)]
+
+
+def _percentile(values: list[float], percent: float) -> float:
+    """Nearest-rank percentile; 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(percent / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _stripe_calls(ledger: dict[str, Any]) -> int:
+    return sum(int(ledger["requests"][endpoint]) for endpoint in _STRIPE_ENDPOINTS)
+
+
+#: Timed in a fresh interpreter: what a cold container does before its first record.
+#: Each prints the seconds since it started after its imports, then after initialising.
+_HANDLER_INIT = """
+import charges.handler
+from charges.config import FunctionConfig
+from charges.dependencies import Dependencies
+from charges.payments import StripeGateway
+print(time.perf_counter() - _t)
+Dependencies.build(FunctionConfig.from_environment())
+StripeGateway("sk_test_bench", api_base="http://127.0.0.1:9")
+"""
+_BASELINE = "import boto3, stripe\nprint(time.perf_counter() - _t)\n"
+_TIMER = "import time\n_t = time.perf_counter()\n{body}print(time.perf_counter() - _t)\n"
+
+
+def measure_cold_start(repeats: int = COLD_START_REPEATS) -> ColdStart:
+    """Median import (+ initialisation) time of the handler and of boto3 + stripe alone.
+
+    Each sample is a fresh interpreter, timed from inside so interpreter start-up (the
+    same for both) is left out; the two are interleaved so machine noise hits both.
+    """
+    environment = (
+        dict(os.environ)
+        | LOCAL_AWS_ENVIRONMENT
+        | PipelineSettings().function_environment(
+            table_name="bench",
+            dlq_url="http://127.0.0.1:9/queue/dlq",
+            secret_name="bench",  # noqa: S106 - a name, not a secret
+        )
+        | {"POWERTOOLS_TRACE_DISABLED": "true"}
+    )
+    samples: dict[str, list[float]] = {"handler": [], "import": [], "baseline": []}
+    for _ in range(repeats + 1):  # the first pair warms the page cache and is dropped
+        for label, body in (("handler", _HANDLER_INIT), ("baseline", _BASELINE)):
+            output = subprocess.run(
+                [sys.executable, "-c", _TIMER.format(body=body)],
+                env=environment,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=120,
+            ).stdout
+            imported, initialised = (float(line) * 1000 for line in output.split()[-2:])
+            samples[label].append(initialised)
+            if label == "handler":
+                samples["import"].append(imported)
+    return ColdStart(
+        handler_ms=statistics.median(samples["handler"][1:]),
+        import_ms=statistics.median(samples["import"][1:]),
+        baseline_ms=statistics.median(samples["baseline"][1:]),
+        repeats=repeats,
+    )
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _quiet(_text: str) -> None:
+    pass
