@@ -56,7 +56,6 @@ class RunReport:
             ("messages sent", self.messages),
             ("invocations", self.invocations),
             ("deliveries repeated by SQS", self.redelivered),
-            ("batches delivered to two workers at once", self.twin_deliveries),
             ("records failed and retried", self.failed_records),
             ("PaymentIntents at Stripe", self.payment_intents),
             ("charged", self.charged),
@@ -65,6 +64,8 @@ class RunReport:
             ("lost (must be 0)", self.lost),
             ("wrong outcome (must be 0)", self.wrong_outcome),
         ]
+        if self.twin_deliveries:
+            rows.append(("batches delivered to two workers at once", self.twin_deliveries))
         rows += [(f"DLQ: {reason}", count) for reason, count in sorted(self.dead_letters.items())]
         rows += [(f"fault injected: {kind}", count) for kind, count in sorted(self.faults.items())]
         rows += [
