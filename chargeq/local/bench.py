@@ -79,6 +79,7 @@ class Invocation:
     failed: int | None
     requests: dict[str, int] = field(default_factory=dict)
     max_rss_kb: int = 0
+    cpu_ms: float = 0.0
 
     def aws(self, prefix: str, operations: frozenset[str] | None = None) -> int:
         return sum(
@@ -204,6 +205,7 @@ def _measure(
         latency_p50_ms=_percentile(_per_record(first), 50),
         latency_p99_ms=_percentile(_per_record(first), 99),
         billed_ms=sum(math.ceil(item.duration_ms) for item in first),
+        cpu_ms=sum(item.cpu_ms for item in first),
         dynamodb_fresh=sum(item.aws("dynamodb.") for item in first),
         dynamodb_writes_fresh=sum(item.aws("dynamodb.", WRITE_OPERATIONS) for item in first),
         dynamodb_reads_fresh=sum(item.aws("dynamodb.", READ_OPERATIONS) for item in first),

@@ -45,6 +45,8 @@ class HandlerFigures:
     latency_p50_ms: float
     latency_p99_ms: float
     billed_ms: int
+    #: CPU time of the worker processes over the fresh pass (what Lambda memory buys).
+    cpu_ms: float
     dynamodb_fresh: int
     dynamodb_writes_fresh: int
     dynamodb_reads_fresh: int
@@ -62,6 +64,10 @@ class HandlerFigures:
     @property
     def billed_seconds_per_1000(self) -> float:
         return self.billed_ms / max(self.fresh_records, 1)
+
+    @property
+    def cpu_ms_per_record(self) -> float:
+        return self.cpu_ms / max(self.fresh_records, 1)
 
     @property
     def dynamodb_per_fresh(self) -> float:
@@ -173,6 +179,7 @@ class BenchReport:
                 "{:,.0f}",
             ),
             row("billed duration per 1,000 records (s)", [f.billed_seconds_per_1000 for f in h]),
+            row("CPU per fresh record (ms)", [f.cpu_ms_per_record for f in h]),
             row("DynamoDB requests per fresh record", [f.dynamodb_per_fresh for f in h], "{:.2f}"),
             row("DynamoDB requests per duplicate", [f.dynamodb_per_duplicate for f in h], "{:.2f}"),
             row("Stripe calls per fresh record", [f.stripe_per_fresh for f in h], "{:.2f}"),

@@ -5,8 +5,9 @@ The benchmark runs each handler under test as ``chargeq.local.probe:lambda_handl
 every HTTP request boto3 sends (by service and operation) through botocore's public
 ``request-created`` event, installed before the target is imported so even clients built at
 its import are counted, and appends one JSON line per invocation to ``CHARGEQ_BENCH_LOG``:
-when it started, how long it ran, how many records it got and failed, the AWS requests it
-made, and the process's peak resident memory so far. The handler's code is not changed.
+when it started, how long it ran, the CPU time it used, how many records it got and failed,
+the AWS requests it made, and the process's peak resident memory so far. The handler's code
+is not changed.
 """
 
 from __future__ import annotations
@@ -82,18 +83,22 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         _requests.clear()
     started = time.time()
     clock = time.perf_counter()
+    cpu = time.process_time()
     response: dict[str, Any] = {}
     try:
         response = target(event, context)
         return response
     finally:
         duration_ms = (time.perf_counter() - clock) * 1000
+        cpu_ms = (time.process_time() - cpu) * 1000
         with _lock:
             requests = dict(_requests)
         line = {
             "pid": os.getpid(),
             "started": started,
             "duration_ms": duration_ms,
+            # User + system CPU of the whole worker process (all of its threads).
+            "cpu_ms": cpu_ms,
             "records": len(event.get("Records", [])),
             "failed": len(response.get("batchItemFailures", [])) if response else None,
             "requests": requests,
