@@ -69,10 +69,12 @@ class Dependencies:
 
     def charge_once(self) -> ChargeOnce:
         """The idempotent charge, rebuilt only when the Stripe key in the secret changes."""
-        api_key = _api_key_from(
-            self._secrets.get(self.config.stripe_secret_name, max_age=SECRET_MAX_AGE_SECONDS)
-        )
+        # Under the lock so the records of a first batch, charged concurrently, fetch the
+        # secret once between them instead of each missing the cache at the same moment.
         with self._lock:
+            api_key = _api_key_from(
+                self._secrets.get(self.config.stripe_secret_name, max_age=SECRET_MAX_AGE_SECONDS)
+            )
             if self._charge_once is None or api_key != self._api_key:
                 gateway = StripeGateway(
                     api_key,

@@ -146,13 +146,13 @@ def test_poison_never_reaches_stripe_and_never_blocks_its_batch(faults: FaultsFa
     total = {"poison": 0, "examples": 0}
 
     @settings(
-        max_examples=130,
+        max_examples=135,
         deadline=None,
         derandomize=True,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
-    @given(batch=st.lists(poison_bodies, min_size=7, max_size=9))
+    @given(batch=st.lists(poison_bodies, min_size=8, max_size=9))
     def one_batch(batch: list[str]) -> None:
         total["examples"] += 1
         good_id = f"good-{total['examples']}"

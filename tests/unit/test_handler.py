@@ -7,11 +7,12 @@ project's Stripe emulator.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from botocore.exceptions import ClientError
-from chargeq.emulator import StripeEmulator
 
+from chargeq.emulator import StripeEmulator
 from chargeq.status import read_status
 from charges.claims import record_key
 from tests.harness import Pipeline, PipelineFactory, charge_body
@@ -234,3 +235,33 @@ def test_dynamodb_throttling_is_transient_and_never_charges(
     # THEN it is failed for a retry and Stripe was never called
     assert len(report.failed_message_ids) == 1
     assert "order-11" not in stripe.ledger()["by_request_id"]
+
+
+class CountingSecrets:
+    """moto's Secrets Manager client, counting GetSecretValue calls; each takes 50 ms, as
+    a network round trip would, so concurrent records overlap on a cold cache."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self.reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def get_secret_value(self, **kwargs: Any) -> Any:
+        self.reads += 1
+        time.sleep(0.05)
+        return self._real.get_secret_value(**kwargs)
+
+
+def test_first_batch_reads_the_stripe_key_once(pipeline: Pipeline):
+    # GIVEN a cold container and a full batch of fresh requests charged concurrently
+    secrets = pipeline.deps._secrets
+    counting = CountingSecrets(secrets.client)
+    secrets.client = counting
+    pipeline.send(*(charge_body(f"key-{i}") for i in range(10)))
+    # WHEN the batch is processed
+    report = pipeline.run_batch()
+    # THEN Secrets Manager was asked once, not once per record
+    assert report.deleted == 10
+    assert counting.reads == 1
