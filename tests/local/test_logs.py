@@ -16,14 +16,17 @@ CARD_LIKE = re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?!\d)")
 
 
 def card_numbers_in(text: str) -> list[str]:
-    """Luhn-valid digit runs, except the EMF epoch-millisecond timestamps."""
+    """Luhn-valid digit runs, except EMF timestamps and UUIDs (Lambda request IDs), whose
+    digit groups can look like a grouped card number."""
     text = re.sub(r'"Timestamp":\d+', "", text)
+    text = re.sub(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", "", text)
     return [m for m in CARD_LIKE.findall(text) if luhn_valid(re.sub(r"\D", "", m))]
 
 
 def test_the_card_detector_finds_cards():
     assert card_numbers_in(f"detail {CARD} and 4000 0566 5566 5556") != []
     assert card_numbers_in('{"Timestamp":1795925916681,"StripeLatency":[55.2498340002785]}') == []
+    assert card_numbers_in('"function_request_id":"17647666-9906-4572-8a1b-0c2d3e4f5a6b"') == []
 
 
 def luhn_valid(digits: str) -> bool:
