@@ -17,6 +17,10 @@ from charges.delivery import FIRST_SENT_ATTRIBUTE, REDRIVEN_ATTRIBUTE
 #: carry no reason of ours.
 NO_REASON = "redrive_policy"
 
+#: How long a listing or redrive holds the messages it has seen, so each receive returns
+#: new ones; long enough to page through a large DLQ, and released right after.
+_HOLD_SECONDS = 60
+
 
 @dataclass(frozen=True)
 class DeadLetter:
@@ -75,7 +79,7 @@ def peek(sqs: Any, dlq_url: str, *, limit: int = 100) -> list[DeadLetter]:
             messages = sqs.receive_message(
                 QueueUrl=dlq_url,
                 MaxNumberOfMessages=min(10, limit - len(seen)),
-                VisibilityTimeout=_PEEK_VISIBILITY_SECONDS,
+                VisibilityTimeout=_HOLD_SECONDS,
                 MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
@@ -86,10 +90,6 @@ def peek(sqs: Any, dlq_url: str, *, limit: int = 100) -> list[DeadLetter]:
     finally:
         _make_visible(sqs, dlq_url, handles)
     return sorted(seen.values(), key=lambda letter: letter.sent_timestamp_ms)
-
-
-#: Long enough to page through a large DLQ; the messages are released right after.
-_PEEK_VISIBILITY_SECONDS = 60
 
 
 def _make_visible(sqs: Any, queue_url: str, handles: list[str]) -> None:
@@ -145,7 +145,7 @@ def copy_back(
             messages = sqs.receive_message(
                 QueueUrl=dlq_url,
                 MaxNumberOfMessages=10,
-                VisibilityTimeout=_PEEK_VISIBILITY_SECONDS,
+                VisibilityTimeout=_HOLD_SECONDS,
                 MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
