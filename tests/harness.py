@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -30,7 +30,6 @@ class Pipeline:
     sqs: Any
     dynamodb: Any
     source: EventSource
-    invocations: list[dict[str, Any]] = field(default_factory=list)
     #: The Lambda timeout the handler sees; in-progress records expire with it.
     function_timeout_seconds: float = 30.0
 
@@ -40,7 +39,6 @@ class Pipeline:
             self.sqs.send_message(QueueUrl=self.resources.queue_url, MessageBody=text)
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        self.invocations.append(event)
         context = LocalLambdaContext(timeout_seconds=self.function_timeout_seconds)
         return handle_batch(event, context, self.deps)
 

@@ -36,8 +36,6 @@ class Workload:
     outcomes: dict[str, str] = field(default_factory=dict)
     #: DLQ reason -> how many messages must end there with it.
     dead_letters: Counter[str] = field(default_factory=Counter)
-    sent_twice: int = 0
-    conflicts: int = 0
 
     @property
     def requests(self) -> int:
@@ -103,10 +101,8 @@ def build_workload(requests: int, seed: int) -> Workload:
         work.messages.append(Message(json.dumps(request)))
         if rng.random() < 0.05:  # the producer sends the very same request again
             work.messages.append(Message(json.dumps(request)))
-            work.sent_twice += 1
         if rng.random() < 0.02:  # a buggy producer reuses the ID for another amount
             work.messages.append(Message(json.dumps(request | {"amount": request["amount"] + 1})))
             work.dead_letters["payload_conflict"] += 1
-            work.conflicts += 1
     rng.shuffle(work.messages)
     return work
