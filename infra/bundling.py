@@ -24,8 +24,8 @@ FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 #: The function's package, copied into the bundle as is.
 PACKAGE = "charges"
 
-#: Provided by the Lambda Python runtime; pip pulls botocore in through aws-xray-sdk, and a
-#: bundled copy would shadow the runtime's and could mismatch its boto3.
+#: Provided by the Lambda Python runtime. Removed in case a requirement ever pulls them in:
+#: a bundled copy would shadow the runtime's and could mismatch its boto3.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 
 #: What pip's --platform is for each Lambda architecture.

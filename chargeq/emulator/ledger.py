@@ -1,5 +1,6 @@
 """What happened, for assertions: PaymentIntents per ``metadata.request_id``, requests per
-endpoint and outcome, and faults injected.
+endpoint and outcome, faults injected, and TCP connections accepted (a client that reuses
+its connections opens few; one that opens one per request shows it here).
 
 The project's invariant is "each request charged exactly once"; ``double_charges`` lists
 the request IDs with more than one succeeded PaymentIntent. No locking here: the state calls
@@ -37,6 +38,7 @@ class Ledger:
         self.faults: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
         self.payment_intents = 0
+        self.connections = 0
         self.by_request_id: dict[str, dict[str, Any]] = {}
 
     def count_request(self, counter: str) -> None:
@@ -92,4 +94,5 @@ class Ledger:
             "double_charges": self.double_charges(),
             "requests": {name: self.requests[name] for name in REQUEST_COUNTERS},
             "faults": dict(self.faults),
+            "connections": self.connections,
         }

@@ -45,6 +45,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
             self._connections.add(request)
+        self.state.count_connection()
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:

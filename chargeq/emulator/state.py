@@ -64,6 +64,11 @@ class EmulatorState:
 
     # -- the request path -------------------------------------------------------------
 
+    def count_connection(self) -> None:
+        """A client opened a TCP connection."""
+        with self._lock:
+            self._ledger.connections += 1
+
     def count(self, counter: str) -> None:
         """Count a request in the ledger (see ``ledger.REQUEST_COUNTERS``)."""
         with self._lock:

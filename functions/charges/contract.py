@@ -15,7 +15,6 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools.utilities.parser import parse
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -137,7 +136,7 @@ def parse_charge_request(body: str, limits: ChargeLimits) -> ChargeRequest:
     if "request_id" not in document:
         raise PoisonMessage(Reason.MISSING_REQUEST_ID, "request_id is required")
     try:
-        request = parse(event=document, model=ChargeRequest)
+        request = ChargeRequest.model_validate(document)
     except (ValidationError, ValueError) as error:
         raise PoisonMessage(Reason.CONTRACT_VIOLATION, describe_errors(error)) from None
     limits.check(request)
@@ -146,13 +145,10 @@ def parse_charge_request(body: str, limits: ChargeLimits) -> ChargeRequest:
 
 def describe_errors(error: Exception) -> str:
     """Field names and rule messages of a validation error, without the offending values."""
-    cause: BaseException = error
-    while not isinstance(cause, ValidationError) and cause.__cause__ is not None:
-        cause = cause.__cause__  # Powertools may wrap pydantic's error
-    if not isinstance(cause, ValidationError):
+    if not isinstance(error, ValidationError):
         return type(error).__name__
     parts = []
-    for item in cause.errors(include_input=False, include_url=False):
+    for item in error.errors(include_input=False, include_url=False):
         where = ".".join(str(part) for part in item["loc"]) or "body"
         parts.append(f"{where}: {item['msg']}")
     # Field names come from the sender and could themselves be card numbers.

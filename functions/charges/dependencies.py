@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,11 +39,18 @@ _AWS_CLIENT_CONFIG = Config(
 
 @dataclass
 class Dependencies:
-    """Everything a record needs: settings, the idempotent charge and the DLQ."""
+    """Everything a record needs: settings, the idempotent charge and the DLQ.
+
+    ``record_threads`` charges the records of a batch concurrently (None: one at a time).
+    It lives as long as the container, and so do its threads and the Stripe SDK's HTTP
+    session in each of them: a warm batch reuses open connections to Stripe instead of
+    paying a TCP and TLS handshake per record.
+    """
 
     config: FunctionConfig
     idempotency: IdempotencyConfig
     dead_letters: DeadLetterQueue
+    record_threads: ThreadPoolExecutor | None
     _persistence: DynamoDBPersistenceLayer
     _secrets: SecretsProvider
     _charge_once: ChargeOnce | None = None
@@ -57,6 +65,11 @@ class Dependencies:
             idempotency=idempotency_config(config.idempotency_expiry_seconds),
             dead_letters=DeadLetterQueue(
                 session.client("sqs", config=_AWS_CLIENT_CONFIG), config.dlq_url
+            ),
+            record_threads=(
+                ThreadPoolExecutor(config.records_in_flight, thread_name_prefix="record")
+                if config.records_in_flight > 1
+                else None
             ),
             _persistence=DynamoDBPersistenceLayer(
                 table_name=config.idempotency_table_name,

@@ -7,7 +7,7 @@ records that failed transiently come back; records of one batch are charged conc
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -23,7 +23,7 @@ from charges.contract import parse_charge_request
 from charges.delivery import Delivery
 from charges.dependencies import Dependencies, get_dependencies
 from charges.metric_names import MetricName
-from charges.observability import count, logger, metrics, tracer
+from charges.observability import count, logger, metrics
 from charges.outcomes import (
     ChargeResult,
     PoisonMessage,
@@ -35,7 +35,6 @@ from charges.outcomes import (
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle_batch(event, context, get_dependencies())
 
@@ -49,7 +48,7 @@ def handle_batch(
     response = process_partial_response(
         event=event,
         record_handler=lambda record: handle_record(record, deps),
-        processor=ConcurrentBatchProcessor(deps.config.records_in_flight),
+        processor=ConcurrentBatchProcessor(deps.record_threads),
         context=context,
     )
     return dict(response)
@@ -155,14 +154,13 @@ class ConcurrentBatchProcessor(BatchProcessor):
     queue needs its message groups in order (Powertools' ``SqsFifoPartialProcessor``).
     """
 
-    def __init__(self, records_in_flight: int) -> None:
+    def __init__(self, threads: Executor | None) -> None:
         # An all-failed batch is reported like any other, not raised as an invocation error.
         super().__init__(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        self._records_in_flight = records_in_flight
+        # The container's pool (its size is the bound), not one per batch: see Dependencies.
+        self._threads = threads
 
     def process(self) -> list[tuple[Any, ...]]:
-        if self._records_in_flight <= 1 or len(self.records) <= 1:
+        if self._threads is None or len(self.records) <= 1:
             return super().process()
-        workers = min(self._records_in_flight, len(self.records))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="record") as pool:
-            return list(pool.map(self._process_record, self.records))
+        return list(self._threads.map(self._process_record, self.records))

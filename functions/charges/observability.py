@@ -1,4 +1,4 @@
-"""Powertools Logger, Metrics and Tracer for the function, configured from the environment.
+"""Powertools Logger and Metrics for the function, configured from the environment.
 
 These objects hold no clients or connections, so creating them at import is cheap and
 safe; the service name and namespace come from ``POWERTOOLS_*`` variables set by the stack.
@@ -6,14 +6,13 @@ safe; the service name and namespace come from ``POWERTOOLS_*`` variables set by
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from charges.metric_names import MetricName
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
 
 
 def count(name: str) -> None:

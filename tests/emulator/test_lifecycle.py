@@ -10,7 +10,7 @@ import requests
 import stripe
 
 from chargeq.emulator import StripeEmulator
-from tests.emulator.conftest import API_KEY
+from tests.emulator.conftest import API_KEY, ClientFactory
 from tests.emulator.scenarios import create, wait_until
 
 
@@ -63,3 +63,19 @@ def test_emulator_can_start_again_after_stopping():
         )
         assert create(client, "order-2").status == "succeeded"
     assert first_url.startswith("http://127.0.0.1:")
+
+
+def test_ledger_counts_connections_so_reuse_can_be_checked(
+    emulator: StripeEmulator, make_client: ClientFactory
+):
+    # GIVEN one SDK client (one keep-alive session) and a second, separate one
+    reused = make_client()
+    separate = make_client()
+    # WHEN the first makes three requests and the second one
+    for number in range(3):
+        create(reused, request_id=f"reuse-{number}")
+    create(separate, request_id="separate-0")
+    # THEN the emulator accepted two connections for four requests
+    ledger = emulator.ledger()
+    assert ledger["requests"]["create"] == 4
+    assert ledger["connections"] == 2

@@ -265,3 +265,20 @@ def test_first_batch_reads_the_stripe_key_once(pipeline: Pipeline):
     # THEN Secrets Manager was asked once, not once per record
     assert report.deleted == 10
     assert counting.reads == 1
+
+
+def test_warm_batches_reuse_the_containers_connections_to_stripe(
+    pipeline: Pipeline, stripe: StripeEmulator
+):
+    # GIVEN a container whose records are charged ten at a time
+    in_flight = pipeline.deps.config.records_in_flight
+    assert in_flight == 10
+    connections_before = stripe.ledger()["connections"]
+    # WHEN three full batches are charged, one invocation after another
+    for batch in range(3):
+        pipeline.send(*(charge_body(f"warm-{batch}-{i}") for i in range(10)))
+        assert pipeline.run_batch().deleted == 10
+    # THEN thirty charges opened at most one connection per record thread, not one per
+    # record per batch (each would be a TLS handshake with the real Stripe)
+    assert stripe.ledger()["requests"]["create"] >= 30
+    assert stripe.ledger()["connections"] - connections_before <= in_flight
