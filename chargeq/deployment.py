@@ -17,6 +17,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chargeq.settings import OutputName, PipelineSettings
 
 
+def queue_arn(sqs: Any, queue_url: str) -> str:
+    """The ARN of the queue at ``queue_url`` (redrive policies and move tasks want ARNs)."""
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    return str(attributes["Attributes"]["QueueArn"])
+
+
 class DeploymentNotFound(Exception):
     """The stack or one of its resources does not exist where we looked."""
 

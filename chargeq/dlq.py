@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from chargeq.deployment import queue_arn
 from charges.dead_letters import DETAIL_ATTRIBUTE, REASON_ATTRIBUTE
 from charges.delivery import FIRST_SENT_ATTRIBUTE, REDRIVEN_ATTRIBUTE
 
@@ -112,13 +113,10 @@ def approximate_depth(sqs: Any, queue_url: str) -> int:
 
 def start_move_task(sqs: Any, dlq_url: str, queue_url: str) -> str:
     """Redrive on AWS with SQS's own StartMessageMoveTask; returns the task handle."""
-    arns = [
-        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        for url in (dlq_url, queue_url)
-    ]
-    return str(sqs.start_message_move_task(SourceArn=arns[0], DestinationArn=arns[1])["TaskHandle"])
+    task = sqs.start_message_move_task(
+        SourceArn=queue_arn(sqs, dlq_url), DestinationArn=queue_arn(sqs, queue_url)
+    )
+    return str(task["TaskHandle"])
 
 
 def copy_back(

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from charges.config import split_codes
 from charges.metric_names import MetricName
 
 __all__ = ["METRICS_NAMESPACE", "MetricName", "OutputName", "PipelineSettings", "SettingsError"]
@@ -111,7 +112,7 @@ class PipelineSettings(BaseModel):
     def _split_currencies(cls, value: Any) -> Any:
         # `-c chargeq:currencies=usd,eur` arrives as one string.
         if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
+            return tuple(split_codes(value))
         return value
 
     @field_validator("currencies")

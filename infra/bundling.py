@@ -4,6 +4,13 @@ CDK's local bundling runs :class:`LocalPipBundler` on this machine instead of a 
 pip fetches manylinux wheels for the function's architecture and Python version (never an
 sdist, so nothing is compiled for the wrong platform), then the ``charges`` package is
 copied beside them.
+
+Then the bundle is compiled to bytecode, when this machine has an interpreter of the
+runtime's Python version. Lambda's code directory is read-only, so without ``.pyc`` files
+every cold start compiles stripe, pydantic and Powertools from source again; bytecode
+only loads with the interpreter version that wrote it, hence the matching interpreter.
+The ``.pyc`` files are ``unchecked-hash``: the zip does not keep the sources' timestamps,
+and a timestamp-checked ``.pyc`` would be thrown away and the source compiled anyway.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +42,24 @@ PIP_PLATFORMS = {
     lambda_.Architecture.X86_64.name: "manylinux2014_x86_64",
 }
 
-#: Left out of the asset hash and the bundle: caches that change on every test run.
+#: Left out of the source CDK hashes and copies: caches that change on every test run (the
+#: bundle's own bytecode is written afterwards, by ``LocalPipBundler.compile``).
 EXCLUDE = ["**/__pycache__", "**/*.pyc", ".pytest_cache", ".mypy_cache"]
 
 
 class BundlingError(RuntimeError):
     """pip could not install the function's requirements for the Lambda platform."""
+
+
+class NoBytecodeWarning(UserWarning):
+    """No interpreter of the runtime's version here: the bundle ships source only."""
+
+
+def interpreter_for(python_version: str) -> str | None:
+    """A local interpreter of ``python_version`` ("3.14"), to compile the bundle with."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == python_version:
+        return sys.executable
+    return shutil.which(f"python{python_version}")
 
 
 @jsii.implements(ILocalBundling)
@@ -91,6 +111,27 @@ class LocalPipBundler:
             output_dir / PACKAGE,
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
         )
+        self.compile(output_dir)
+
+    def compile(self, output_dir: Path) -> bool:
+        """Write ``.pyc`` files for the runtime's Python; False (and a warning) if none here."""
+        interpreter = interpreter_for(self.python_version)
+        if interpreter is None:
+            warnings.warn(
+                f"no python{self.python_version} on this machine: the function is bundled "
+                "without bytecode, so each cold start compiles its libraries from source",
+                NoBytecodeWarning,
+                stacklevel=2,
+            )
+            return False
+        command = [
+            interpreter, "-m", "compileall", "-q", "-j", "0",
+            "--invalidation-mode", "unchecked-hash", str(output_dir),
+        ]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise BundlingError(f"could not compile the bundle:\n{result.stdout}{result.stderr}")
+        return True
 
 
 def function_code(runtime: lambda_.Runtime, architecture: lambda_.Architecture) -> lambda_.Code:

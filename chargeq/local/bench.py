@@ -188,9 +188,7 @@ def _measure(
         _pass(stack, run, fresh)
         after = _marks(probe_log, function_log, control)
     say(f"  {name}: batches of ten")
-    batches, floor = _batches_of_ten(
-        stack, environment, probe_log, f"bench-{seed}-{name}-ten", latency
-    )
+    batches = _batches_of_ten(stack, environment, probe_log, f"bench-{seed}-{name}-ten", latency)
     invocations = _invocations(probe_log)
     first = invocations[before_fresh.lines : before_again.lines]
     again = invocations[before_again.lines : after.lines]
@@ -220,8 +218,9 @@ def _measure(
         ),
         peak_memory_mb=max(item.max_rss_kb for item in invocations) / 1024,
         log_bytes=before_again.log_bytes - before_fresh.log_bytes,
-        batch_of_ten_ms=batches,
-        batch_of_ten_floor_ms=floor,
+        batch_of_ten_ms=batches.fixed,
+        batch_of_ten_jitter_ms=batches.jittered,
+        batch_of_ten_floor_ms=batches.floor,
     )
 
 
@@ -263,17 +262,27 @@ def _workload(prefix: str, requests: int) -> Workload:
     return workload
 
 
+@dataclass(frozen=True)
+class _BatchesOfTen:
+    """Durations (ms) of invocations of exactly ten fresh records, by Stripe latency."""
+
+    fixed: list[float]
+    jittered: list[float]
+    floor: list[float]
+
+
 def _batches_of_ten(
     stack: LocalStack,
     environment: dict[str, str],
     probe_log: Path,
     prefix: str,
     latency: tuple[float, float],
-) -> tuple[list[float], list[float]]:
-    """Durations (ms) of invocations of exactly ten fresh records on one warm worker.
+) -> _BatchesOfTen:
+    """Batches of exactly ten fresh records on one warm worker.
 
-    First at the run's Stripe latency, then with Stripe answering at once: the second is
-    the floor this machine adds (moto's DynamoDB, the interpreter), to tell apart what the
+    First with every Stripe call taking exactly L (the target's terms), then with the run's
+    jitter (a batch waits for its slowest call), then with Stripe answering at once: the
+    floor this machine adds (moto's DynamoDB, the interpreter), to tell apart what the
     protocol costs from what the local stand-ins cost.
     """
     sqs = stack.client("sqs")
@@ -296,18 +305,22 @@ def _batches_of_ten(
         source.deliver(messages, worker.invoke)
         return sum(item.duration_ms for item in _invocations(probe_log)[lines:])
 
+    def rounds(label: str, ms: float, jitter_ms: float = 0.0) -> list[float]:
+        control.set_latency(ms, jitter_ms)
+        return [invoke_ten(f"{label}{round_}") for round_ in range(BATCH_OF_TEN_ROUNDS)]
+
+    latency_ms, jitter_ms = latency
     worker.start()
     try:
         invoke_ten("warm")  # the worker's first invocation imports the handler
-        realistic = [invoke_ten(f"l{round_}") for round_ in range(BATCH_OF_TEN_ROUNDS)]
-        control.set_latency(0)
-        try:
-            floor = [invoke_ten(f"z{round_}") for round_ in range(BATCH_OF_TEN_ROUNDS)]
-        finally:
-            control.set_latency(*latency)
+        return _BatchesOfTen(
+            fixed=rounds("l", latency_ms),
+            jittered=rounds("j", latency_ms, jitter_ms),
+            floor=rounds("z", 0),
+        )
     finally:
+        control.set_latency(latency_ms, jitter_ms)
         worker.stop()
-    return realistic, floor
 
 
 def _invocations(probe_log: Path) -> list[Invocation]:
@@ -354,14 +367,25 @@ Dependencies.build(FunctionConfig.from_environment())
 StripeGateway("sk_test_bench", api_base="http://127.0.0.1:9")
 """
 _BASELINE = "import boto3, stripe\nprint(time.perf_counter() - _t)\n"
+#: What the design requires, imported in the handler's order (Powertools' batch before
+#: pydantic: imported after it, batch would also load every parser model Powertools ships).
+_LIBRARIES = """
+import boto3, stripe
+import aws_lambda_powertools.utilities.batch
+import aws_lambda_powertools.utilities.idempotency.serialization.pydantic
+import aws_lambda_powertools.utilities.parameters
+from aws_lambda_powertools import Logger, Metrics
+print(time.perf_counter() - _t)
+"""
 _TIMER = "import time\n_t = time.perf_counter()\n{body}print(time.perf_counter() - _t)\n"
 
 
 def measure_cold_start(repeats: int = COLD_START_REPEATS) -> ColdStart:
-    """Median import (+ initialisation) time of the handler and of boto3 + stripe alone.
+    """Median import (+ initialisation) time of the handler, of boto3 + stripe alone, and of
+    boto3 + stripe + the libraries the design requires.
 
     Each sample is a fresh interpreter, timed from inside so interpreter start-up (the
-    same for both) is left out; the two are interleaved so machine noise hits both.
+    same for all) is left out; they are interleaved so machine noise hits all of them.
     """
     environment = (
         dict(os.environ)
@@ -373,9 +397,10 @@ def measure_cold_start(repeats: int = COLD_START_REPEATS) -> ColdStart:
         )
         | {"POWERTOOLS_TRACE_DISABLED": "true"}
     )
-    samples: dict[str, list[float]] = {"handler": [], "import": [], "baseline": []}
-    for _ in range(repeats + 1):  # the first pair warms the page cache and is dropped
-        for label, body in (("handler", _HANDLER_INIT), ("baseline", _BASELINE)):
+    samples: dict[str, list[float]] = {"handler": [], "import": [], "baseline": [], "libraries": []}
+    for _ in range(repeats + 1):  # the first round warms the page cache and is dropped
+        snippets = (("handler", _HANDLER_INIT), ("baseline", _BASELINE), ("libraries", _LIBRARIES))
+        for label, body in snippets:
             output = subprocess.run(
                 [sys.executable, "-c", _TIMER.format(body=body)],
                 env=environment,
@@ -392,6 +417,7 @@ def measure_cold_start(repeats: int = COLD_START_REPEATS) -> ColdStart:
         handler_ms=statistics.median(samples["handler"][1:]),
         import_ms=statistics.median(samples["import"][1:]),
         baseline_ms=statistics.median(samples["baseline"][1:]),
+        libraries_ms=statistics.median(samples["libraries"][1:]),
         repeats=repeats,
     )
 

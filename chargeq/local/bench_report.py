@@ -27,6 +27,9 @@ class ColdStart:
     import_ms: float
     baseline_ms: float
     repeats: int
+    #: boto3, stripe and the libraries the design requires (pydantic, Powertools' batch,
+    #: idempotency, parameters, logger and metrics): the floor for the handler's imports.
+    libraries_ms: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -57,7 +60,10 @@ class HandlerFigures:
     double_charges: int
     peak_memory_mb: float
     log_bytes: int
+    #: Invocations of ten fresh records with every Stripe call taking exactly L.
     batch_of_ten_ms: list[float] = field(default_factory=list)
+    #: The same with the run's jitter (L +/- J): a batch waits for its slowest call.
+    batch_of_ten_jitter_ms: list[float] = field(default_factory=list)
     #: The same with Stripe answering at once: what moto and the interpreter add locally.
     batch_of_ten_floor_ms: list[float] = field(default_factory=list)
 
@@ -92,6 +98,11 @@ class HandlerFigures:
     @property
     def batch_of_ten_median_ms(self) -> float:
         return statistics.median(self.batch_of_ten_ms) if self.batch_of_ten_ms else 0.0
+
+    @property
+    def batch_of_ten_jitter_median_ms(self) -> float:
+        jittered = self.batch_of_ten_jitter_ms
+        return statistics.median(jittered) if jittered else 0.0
 
     @property
     def batch_of_ten_floor_median_ms(self) -> float:
@@ -172,7 +183,16 @@ class BenchReport:
             row("records/s", [f.records_per_second for f in h]),
             row("latency per record p50 (ms)", [f.latency_p50_ms for f in h], "{:,.0f}"),
             row("latency per record p99 (ms)", [f.latency_p99_ms for f in h], "{:,.0f}"),
-            row("batch of 10, median (ms)", [f.batch_of_ten_median_ms for f in h], "{:,.0f}"),
+            row(
+                "batch of 10, every Stripe call L (ms)",
+                [f.batch_of_ten_median_ms for f in h],
+                "{:,.0f}",
+            ),
+            row(
+                "batch of 10, Stripe L ± jitter (ms)",
+                [f.batch_of_ten_jitter_median_ms for f in h],
+                "{:,.0f}",
+            ),
             row(
                 "batch of 10, Stripe at 0 ms (local floor)",
                 [f.batch_of_ten_floor_median_ms for f in h],
@@ -201,11 +221,13 @@ class BenchReport:
         batch = subject.batch_of_ten_median_ms
         targets = [
             Target(
-                f"batch of 10 within 1.5 x L ({1.5 * self.latency_ms:.0f} ms)",
+                f"batch of 10 within 1.5 x L ({1.5 * self.latency_ms:.0f} ms), "
+                "every Stripe call taking L",
                 f"median {batch:.0f} ms = {batch / self.latency_ms:.2f} x L "
-                f"(worst {max(subject.batch_of_ten_ms, default=0):.0f} ms); less the "
-                f"{subject.batch_of_ten_floor_median_ms:.0f} ms local floor: "
-                f"{(batch - subject.batch_of_ten_floor_median_ms) / self.latency_ms:.2f} x L",
+                f"(worst {max(subject.batch_of_ten_ms, default=0):.0f} ms; "
+                f"{subject.batch_of_ten_floor_median_ms:.0f} ms with Stripe at 0 ms); "
+                f"with ± {self.jitter_ms:.0f} ms jitter: "
+                f"{subject.batch_of_ten_jitter_median_ms:.0f} ms",
                 0 < batch <= 1.5 * self.latency_ms,
             ),
             Target(
@@ -227,7 +249,9 @@ class BenchReport:
                 Target(
                     "import + initialisation within 1.2 x importing boto3 and stripe",
                     f"{cold.handler_ms:.0f} ms ({cold.import_ms:.0f} ms of imports) vs "
-                    f"{cold.baseline_ms:.0f} ms = {cold.ratio:.2f} x (median of {cold.repeats})",
+                    f"{cold.baseline_ms:.0f} ms = {cold.ratio:.2f} x (median of {cold.repeats}); "
+                    f"boto3, stripe and the required libraries alone: "
+                    f"{cold.libraries_ms:.0f} ms = {cold.libraries_ms / cold.baseline_ms:.2f} x",
                     cold.ratio <= 1.2,
                 )
             )

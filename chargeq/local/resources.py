@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 
+from chargeq.deployment import queue_arn
 from chargeq.settings import PipelineSettings
 
 
@@ -45,7 +46,7 @@ def provision(
         QueueName=settings.dlq_name,
         Attributes={"MessageRetentionPeriod": str(settings.dlq_retention_seconds)},
     )["QueueUrl"]
-    dlq_arn = _queue_arn(sqs, dlq_url)
+    dlq_arn = queue_arn(sqs, dlq_url)
     queue_url = sqs.create_queue(
         QueueName=settings.queue_name,
         Attributes={
@@ -64,17 +65,12 @@ def provision(
     )
     return Resources(
         queue_url=queue_url,
-        queue_arn=_queue_arn(sqs, queue_url),
+        queue_arn=queue_arn(sqs, queue_url),
         dlq_url=dlq_url,
         dlq_arn=dlq_arn,
         table_name=settings.table_name,
         secret_name=settings.secret_name,
     )
-
-
-def _queue_arn(sqs: Any, url: str) -> str:
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-    return str(attributes["Attributes"]["QueueArn"])
 
 
 def _create_table(dynamodb: Any, name: str) -> None:

@@ -15,6 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from charges.contract import ChargeLimits
 
 
+def split_codes(value: str) -> list[str]:
+    """``"usd, eur"`` as ``["usd", "eur"]``: how a list of currencies travels as one string
+    (an environment variable, a ``cdk -c`` option)."""
+    return [code.strip() for code in value.split(",") if code.strip()]
+
+
 class FunctionConfig(BaseModel):
     """Everything the handler needs to know about its deployment."""
 
@@ -36,7 +42,7 @@ class FunctionConfig(BaseModel):
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
-            return frozenset(code.strip() for code in value.split(",") if code.strip())
+            return frozenset(split_codes(value))
         return value
 
     @property

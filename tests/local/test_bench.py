@@ -37,7 +37,8 @@ def test_every_record_of_each_pass_is_counted(report: BenchReport):
         assert 0 < figures.latency_p50_ms <= figures.latency_p99_ms
         assert figures.billed_ms > 0
         assert figures.peak_memory_mb > 10
-        assert len(figures.batch_of_ten_ms) == len(figures.batch_of_ten_floor_ms) == 3
+        assert len(figures.batch_of_ten_ms) == 3
+        assert len(figures.batch_of_ten_jitter_ms) == len(figures.batch_of_ten_floor_ms) == 3
 
 
 def test_chargeq_answers_duplicates_from_the_table_without_stripe(report: BenchReport):

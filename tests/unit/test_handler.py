@@ -187,6 +187,21 @@ def test_dead_letter_keeps_the_body_and_says_why(pipeline: Pipeline):
     assert attributes["chargeq-receive-count"]["StringValue"] == "1"
 
 
+def test_poison_stays_on_the_queue_when_the_dlq_cannot_take_it(pipeline: Pipeline):
+    # GIVEN the DLQ refuses messages (gone here; denied or throttled would do the same)
+    pipeline.sqs.delete_queue(QueueUrl=pipeline.resources.dlq_url)
+    pipeline.send("not json at all", charge_body("good-3"))
+    # WHEN the batch is processed
+    report = pipeline.run_batch()
+    # THEN the poison record is reported failed, so SQS keeps it and delivers it again,
+    # and the good record of the same batch is charged
+    assert report.deleted == 1
+    assert len(report.failed_message_ids) == 1
+    assert pipeline.queue_depth() == 1
+    (message,) = pipeline.sqs.receive_message(QueueUrl=pipeline.resources.queue_url)["Messages"]
+    assert message["Body"] == "not json at all"
+
+
 def test_stripe_invalid_request_is_poison(pipeline: Pipeline):
     # GIVEN a customer Stripe does not know (a 400 that repeats forever)
     pipeline.send(charge_body("order-9", customer="cus_missing_1", payment_method=None))
