@@ -23,9 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -35,12 +32,12 @@ from typing import Any
 
 from chargeq.deployment import load_settings
 from chargeq.emulator import EmulatorControl
-from chargeq.local.bench_report import BenchReport, ColdStart, HandlerFigures
+from chargeq.local.bench_report import BenchReport, HandlerFigures
+from chargeq.local.cold_start import COLD_START_REPEATS, measure_cold_start
 from chargeq.local.costs import READ_OPERATIONS, WRITE_OPERATIONS
 from chargeq.local.event_source import EventSource
 from chargeq.local.probe import LOG_ENV, TARGET_ENV
 from chargeq.local.runner import (
-    LOCAL_AWS_ENVIRONMENT,
     LocalStack,
     PipelineRun,
     RunOptions,
@@ -61,9 +58,6 @@ PROBE_HANDLER = "chargeq.local.probe:lambda_handler"
 
 #: Batches of exactly ten fresh records timed per handler (after one that warms up).
 BATCH_OF_TEN_ROUNDS = 3
-
-#: Fresh interpreters per snippet when timing import and initialisation.
-COLD_START_REPEATS = 7
 
 _STRIPE_ENDPOINTS = ("create", "retrieve", "list")
 
@@ -353,73 +347,6 @@ def _percentile(values: list[float], percent: float) -> float:
 
 def _stripe_calls(ledger: dict[str, Any]) -> int:
     return sum(int(ledger["requests"][endpoint]) for endpoint in _STRIPE_ENDPOINTS)
-
-
-#: Timed in a fresh interpreter: what a cold container does before its first record.
-#: Each prints the seconds since it started after its imports, then after initialising.
-_HANDLER_INIT = """
-import charges.handler
-from charges.config import FunctionConfig
-from charges.dependencies import Dependencies
-from charges.payments import StripeGateway
-print(time.perf_counter() - _t)
-Dependencies.build(FunctionConfig.from_environment())
-StripeGateway("sk_test_bench", api_base="http://127.0.0.1:9")
-"""
-_BASELINE = "import boto3, stripe\nprint(time.perf_counter() - _t)\n"
-#: What the design requires, imported in the handler's order (Powertools' batch before
-#: pydantic: imported after it, batch would also load every parser model Powertools ships).
-_LIBRARIES = """
-import boto3, stripe
-import aws_lambda_powertools.utilities.batch
-import aws_lambda_powertools.utilities.idempotency.serialization.pydantic
-import aws_lambda_powertools.utilities.parameters
-from aws_lambda_powertools import Logger, Metrics
-print(time.perf_counter() - _t)
-"""
-_TIMER = "import time\n_t = time.perf_counter()\n{body}print(time.perf_counter() - _t)\n"
-
-
-def measure_cold_start(repeats: int = COLD_START_REPEATS) -> ColdStart:
-    """Median import (+ initialisation) time of the handler, of boto3 + stripe alone, and of
-    boto3 + stripe + the libraries the design requires.
-
-    Each sample is a fresh interpreter, timed from inside so interpreter start-up (the
-    same for all) is left out; they are interleaved so machine noise hits all of them.
-    """
-    environment = (
-        dict(os.environ)
-        | LOCAL_AWS_ENVIRONMENT
-        | PipelineSettings().function_environment(
-            table_name="bench",
-            dlq_url="http://127.0.0.1:9/queue/dlq",
-            secret_name="bench",  # noqa: S106 - a name, not a secret
-        )
-        | {"POWERTOOLS_TRACE_DISABLED": "true"}
-    )
-    samples: dict[str, list[float]] = {"handler": [], "import": [], "baseline": [], "libraries": []}
-    for _ in range(repeats + 1):  # the first round warms the page cache and is dropped
-        snippets = (("handler", _HANDLER_INIT), ("baseline", _BASELINE), ("libraries", _LIBRARIES))
-        for label, body in snippets:
-            output = subprocess.run(
-                [sys.executable, "-c", _TIMER.format(body=body)],
-                env=environment,
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=120,
-            ).stdout
-            imported, initialised = (float(line) * 1000 for line in output.split()[-2:])
-            samples[label].append(initialised)
-            if label == "handler":
-                samples["import"].append(imported)
-    return ColdStart(
-        handler_ms=statistics.median(samples["handler"][1:]),
-        import_ms=statistics.median(samples["import"][1:]),
-        baseline_ms=statistics.median(samples["baseline"][1:]),
-        libraries_ms=statistics.median(samples["libraries"][1:]),
-        repeats=repeats,
-    )
 
 
 def _say(text: str) -> None:

@@ -12,28 +12,11 @@ import platform
 import statistics
 from dataclasses import asdict, dataclass, field
 
+from chargeq.local.cold_start import ColdStart
 from chargeq.local.costs import ASSUMPTIONS, CostLine, Usage, cost_per_million
 
 #: The handler the targets are about, and the column ratios are taken against.
 SUBJECT = "chargeq"
-
-
-@dataclass(frozen=True)
-class ColdStart:
-    """Median milliseconds to import and initialise the handler, and boto3 + stripe alone."""
-
-    handler_ms: float
-    #: The handler's imports alone, before its clients are built.
-    import_ms: float
-    baseline_ms: float
-    repeats: int
-    #: boto3, stripe and the libraries the design requires (pydantic, Powertools' batch,
-    #: idempotency, parameters, logger and metrics): the floor for the handler's imports.
-    libraries_ms: float = 0.0
-
-    @property
-    def ratio(self) -> float:
-        return self.handler_ms / self.baseline_ms
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ project's Stripe emulator.
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import time
 from typing import Any
 
@@ -15,6 +17,8 @@ from botocore.exceptions import ClientError
 from chargeq.emulator import StripeEmulator
 from chargeq.status import read_status
 from charges.claims import record_key
+from charges.metric_names import MetricName
+from charges.observability import logger, metrics
 from tests.harness import Pipeline, PipelineFactory, charge_body
 
 
@@ -297,3 +301,46 @@ def test_warm_batches_reuse_the_containers_connections_to_stripe(
     # record per batch (each would be a TLS handshake with the real Stripe)
     assert stripe.ledger()["requests"]["create"] >= 30
     assert stripe.ledger()["connections"] - connections_before <= in_flight
+
+
+def test_records_charged_concurrently_log_and_count_each_their_own(
+    pipeline: Pipeline, stripe: StripeEmulator
+):
+    # GIVEN a batch of five charges and five declines, ten in flight, and Stripe slow enough
+    # that every record's call overlaps the others
+    message_ids = {}
+    for i in range(10):
+        card = "pm_card_chargeDeclined" if i % 2 else "pm_card_visa"
+        body = json.dumps(charge_body(f"mixed-{i}", payment_method=card))
+        sent = pipeline.sqs.send_message(QueueUrl=pipeline.resources.queue_url, MessageBody=body)
+        message_ids[f"mixed-{i}"] = sent["MessageId"]
+    lines = io.StringIO()
+    capture = logging.StreamHandler(lines)
+    capture.setFormatter(logger.registered_formatter)
+    logger.addHandler(capture)
+    metrics.clear_metrics()
+    stripe.set_latency(100)
+    try:
+        # WHEN the batch is processed
+        report = pipeline.run_batch()
+    finally:
+        stripe.set_latency(0)
+        logging.getLogger(logger.service).removeHandler(capture)
+    # THEN each outcome line names its own request and message (no keys crossed threads)
+    assert report.deleted == 10
+    outcomes = [
+        line
+        for line in map(json.loads, lines.getvalue().splitlines())
+        if line["message"] in ("charge charged", "charge declined")
+    ]
+    assert sorted(line["request_id"] for line in outcomes) == sorted(message_ids)
+    for line in outcomes:
+        declined = int(line["request_id"].removeprefix("mixed-")) % 2 == 1
+        assert line["message"] == ("charge declined" if declined else "charge charged")
+        assert line["message_id"] == message_ids[line["request_id"]]
+        assert line["correlation_id"] == line["request_id"]
+    # AND the invocation's metrics count five of each
+    counted = metrics.metric_set
+    assert counted[MetricName.SUCCEEDED]["Value"] == [1.0] * 5
+    assert counted[MetricName.DECLINED]["Value"] == [1.0] * 5
+    metrics.clear_metrics()
