@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from chargeq.local.bench import run_bench
 from chargeq.local.bench_report import BenchReport
+from chargeq.local.cold_start import ColdStart
 from chargeq.local.costs import Usage, cost_per_million
 
 
@@ -92,3 +94,28 @@ def test_cost_model_scales_lambda_compute_with_billed_duration():
     assert compute["DynamoDB"] == pytest.approx(2 * 0.625)
     doubled = {line.item: line.dollars for line in cost_per_million(slower)}
     assert doubled["Lambda compute"] == pytest.approx(2 * compute["Lambda compute"])
+
+
+def test_targets_judge_the_batch_at_a_fixed_latency_and_the_cold_start_ratio(
+    report: BenchReport,
+):
+    # GIVEN the run's figures with chosen batch timings and a cold start twice the yardstick
+    chargeq = report.handler("chargeq")
+    assert chargeq is not None
+    within = replace(chargeq, batch_of_ten_ms=[25.0, 29.0, 40.0], batch_of_ten_jitter_ms=[90.0])
+    cold = ColdStart(handler_ms=500, import_ms=400, baseline_ms=250, repeats=3, libraries_ms=375)
+    judged = replace(report, handlers=[within], latency_ms=20, jitter_ms=5, cold_start=cold)
+    # WHEN the targets are judged
+    targets = {target.target.split(" (")[0]: target for target in judged.targets()}
+    # THEN the batch is judged on the fixed-latency median (29 ms <= 30 ms), the jittered
+    # one only reported; the cold start fails at 2.00 x and names the libraries' 1.50 x
+    batch = targets["batch of 10 within 1.5 x L"]
+    assert batch.met
+    assert "median 29 ms = 1.45 x L" in batch.measured and "jitter: 90 ms" in batch.measured
+    slow = replace(judged, handlers=[replace(within, batch_of_ten_ms=[31.0])])
+    assert not {t.target.split(" (")[0]: t for t in slow.targets()}[
+        "batch of 10 within 1.5 x L"
+    ].met
+    start = targets["import + initialisation within 1.2 x importing boto3 and stripe"]
+    assert not start.met
+    assert "= 2.00 x" in start.measured and "375 ms = 1.50 x" in start.measured
