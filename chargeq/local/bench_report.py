@@ -80,17 +80,15 @@ class HandlerFigures:
 
     @property
     def batch_of_ten_median_ms(self) -> float:
-        return statistics.median(self.batch_of_ten_ms) if self.batch_of_ten_ms else 0.0
+        return _median(self.batch_of_ten_ms)
 
     @property
     def batch_of_ten_jitter_median_ms(self) -> float:
-        jittered = self.batch_of_ten_jitter_ms
-        return statistics.median(jittered) if jittered else 0.0
+        return _median(self.batch_of_ten_jitter_ms)
 
     @property
     def batch_of_ten_floor_median_ms(self) -> float:
-        floor = self.batch_of_ten_floor_ms
-        return statistics.median(floor) if floor else 0.0
+        return _median(self.batch_of_ten_floor_ms)
 
     def usage(self, memory_mb: int, concurrency: int) -> Usage:
         """This handler's measured consumption, for the cost model."""
@@ -325,6 +323,11 @@ class BenchReport:
             f.name: [asdict(line) for line in self.costs(f)] for f in self.handlers
         }
         return json.dumps(document, indent=2)
+
+
+def _median(values: list[float]) -> float:
+    """The median; 0 when nothing was measured (a handler skipped)."""
+    return statistics.median(values) if values else 0.0
 
 
 def _md_row(cells: list[str]) -> str:

@@ -79,12 +79,11 @@ def measure_cold_start(repeats: int = COLD_START_REPEATS) -> ColdStart:
             dlq_url="http://127.0.0.1:9/queue/dlq",
             secret_name="bench",  # noqa: S106 - a name, not a secret
         )
-        | {"POWERTOOLS_TRACE_DISABLED": "true"}
     )
-    samples: dict[str, list[float]] = {"handler": [], "import": [], "baseline": [], "libraries": []}
+    snippets = {"handler": _HANDLER_INIT, "baseline": _BASELINE, "libraries": _LIBRARIES}
+    samples: dict[str, list[float]] = {label: [] for label in [*snippets, "import"]}
     for _ in range(repeats + 1):  # the first round warms the page cache and is dropped
-        snippets = (("handler", _HANDLER_INIT), ("baseline", _BASELINE), ("libraries", _LIBRARIES))
-        for label, body in snippets:
+        for label, body in snippets.items():
             output = subprocess.run(
                 [sys.executable, "-c", _TIMER.format(body=body)],
                 env=environment,

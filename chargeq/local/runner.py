@@ -74,7 +74,6 @@ class LocalStack:
             | {
                 "AWS_ENDPOINT_URL": self.moto_url,
                 "STRIPE_API_BASE": self.stripe_url,
-                "POWERTOOLS_TRACE_DISABLED": "true",
             }
         )
 
