@@ -5,15 +5,18 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install demo test synth chaos bench lint format clean
+.PHONY: install demo test test-unit synth chaos bench lint format clean
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt functions/requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt functions/requirements.txt pyproject.toml \
+		tools/stripe-emulator/pyproject.toml tools/devtools/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
-	$(BIN)/pip install --quiet --no-deps -e .
+	# The product, then its development tools (the Stripe emulator, the local runtime, the
+	# soak and the benchmark), each its own distribution.
+	$(BIN)/pip install --quiet --no-deps -e . -e tools/stripe-emulator -e tools/devtools
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -25,6 +28,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest $(ARGS)
+
+test-unit: $(STAMP)
+	$(BIN)/pytest tests/unit $(ARGS)
 
 synth: $(STAMP) $(NODE_STAMP)
 	JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 npx cdk synth --quiet $(ARGS)
@@ -39,7 +45,8 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions/charges chargeq infra app.py
+	$(BIN)/mypy functions/charges chargeq infra app.py tools/stripe-emulator/stripe_emulator \
+		tools/devtools/chargeq_local tools/devtools/chargeq_soak tools/devtools/chargeq_bench
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -22,6 +22,22 @@ class UsageError(Exception):
     """Bad input from the command line or a file, reported with exit status 2."""
 
 
+def _development_tool(module: str) -> Any:
+    """Import one of the development tools (``demo``, ``chaos``, ``bench``), which live in
+    their own distribution (``tools/devtools``) and are not part of the product's wheel."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if error.name is None or not error.name.startswith(("chargeq_", "stripe_emulator")):
+            raise
+        raise UsageError(
+            "this command is a development tool: run it from a clone with 'make demo', "
+            "'make chaos' or 'make bench', or install tools/stripe-emulator and tools/devtools"
+        ) from error
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -198,23 +214,20 @@ def _deployment(args: argparse.Namespace) -> Any:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from chargeq.local.demo import run_demo
-
+    run_demo = _development_tool("chargeq_local.demo").run_demo
     report = run_demo(requests=args.requests, seed=args.seed, progress=not args.quiet)
     print(report.to_json() if args.json else report.render())
     return EXIT_OK if report.invariants_hold else EXIT_ATTENTION
 
 
 def _run_chaos(args: argparse.Namespace) -> int:
-    from chargeq.local.soak import main as soak
-
+    soak = _development_tool("chargeq_soak.soak").main
     handlers = ["chargeq", "naive"] if args.handler == "both" else [args.handler]
     return soak(args.requests, args.seed, handlers, not args.quiet, args.json)
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    from chargeq.local.bench import run_bench
-
+    run_bench = _development_tool("chargeq_bench.bench").run_bench
     report = run_bench(
         requests=args.requests,
         latency_ms=args.latency_ms,

@@ -2,7 +2,7 @@
 
 Values come from the ``cdk.json`` context (``-c key=value`` on the command line overrides
 them); every field has a validated default, so an empty context is a working dev stack.
-The CDK stack (``infra/``) and the local pipeline (``chargeq.local``) both build their
+The CDK stack (``infra/``) and the local pipeline (``chargeq_local``) both build their
 queues, table, event source and function environment from a ``PipelineSettings``, so the
 two cannot drift.
 """

@@ -9,10 +9,10 @@ from typing import Any
 
 import boto3
 
-from chargeq.local.context import LocalLambdaContext
-from chargeq.local.event_source import BatchReport, EventSource
-from chargeq.local.resources import Resources, provision
 from chargeq.settings import PipelineSettings
+from chargeq_local.context import LocalLambdaContext
+from chargeq_local.event_source import BatchReport, EventSource
+from chargeq_local.resources import Resources, provision
 from charges.config import FunctionConfig
 from charges.dependencies import Dependencies
 from charges.handler import handle_batch

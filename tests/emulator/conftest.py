@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import stripe
 
-from chargeq.emulator import ManualClock, StripeEmulator
+from stripe_emulator import ManualClock, StripeEmulator
 
 API_KEY = "sk_test_emulator_tests"
 OTHER_API_KEY = "sk_test_other_account"

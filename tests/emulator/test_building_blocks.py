@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 # The SDK's own encoder, so that decoding is checked against what the SDK really sends.
 from stripe._encode import _api_encode
 
-from chargeq.emulator import KEY_LIFETIME_SECONDS, ManualClock, SystemClock
-from chargeq.emulator.forms import decode, parse_pairs, read_list
-from chargeq.emulator.idempotency import IdempotencyStore, fingerprint
-from chargeq.emulator.responses import Reply, StripeFailure
+from stripe_emulator import KEY_LIFETIME_SECONDS, ManualClock, SystemClock
+from stripe_emulator.forms import decode, parse_pairs, read_list
+from stripe_emulator.idempotency import IdempotencyStore, fingerprint
+from stripe_emulator.responses import Reply, StripeFailure
 
 _text = st.text(
     alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="[]"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from chargeq.emulator import StripeEmulator
+from stripe_emulator import StripeEmulator
 from tests.emulator.scenarios import create
 
 

@@ -1,4 +1,4 @@
-"""``python -m chargeq.emulator``: starts, prints its URL as one JSON line, stops on signals."""
+"""``python -m stripe_emulator``: starts, prints its URL as one JSON line, stops on signals."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import stripe
 
-from chargeq.emulator import EmulatorControl
+from stripe_emulator import EmulatorControl
 from tests.emulator.scenarios import create
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ def process() -> Iterator[subprocess.Popen[str]]:
     command = [
         sys.executable,
         "-m",
-        "chargeq.emulator",
+        "stripe_emulator",
         "--port",
         "0",
         "--api-key",

@@ -6,7 +6,7 @@ import pytest
 import requests
 import stripe
 
-from chargeq.emulator import EmulatorControl, EmulatorControlError, FaultRule, StripeEmulator
+from stripe_emulator import EmulatorControl, EmulatorControlError, FaultRule, StripeEmulator
 from tests.emulator.scenarios import create
 
 

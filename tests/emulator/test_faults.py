@@ -8,7 +8,7 @@ import time
 import pytest
 import stripe
 
-from chargeq.emulator import FaultRule, StripeEmulator
+from stripe_emulator import FaultRule, StripeEmulator
 from tests.emulator.conftest import ClientFactory
 from tests.emulator.scenarios import create, replayed, wait_until
 

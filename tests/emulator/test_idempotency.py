@@ -7,7 +7,7 @@ import threading
 import pytest
 import stripe
 
-from chargeq.emulator import KEY_LIFETIME_SECONDS, StripeEmulator
+from stripe_emulator import KEY_LIFETIME_SECONDS, StripeEmulator
 from tests.emulator.conftest import OTHER_API_KEY, ClientFactory
 from tests.emulator.scenarios import charge_params, create, replayed, wait_until
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 import stripe
 
-from chargeq.emulator import StripeEmulator
+from stripe_emulator import StripeEmulator
 from tests.emulator.conftest import API_KEY, ClientFactory
 from tests.emulator.scenarios import create, wait_until
 

@@ -7,8 +7,8 @@ import time
 import pytest
 import stripe
 
-from chargeq.emulator import StripeEmulator
-from chargeq.emulator.ratelimit import TokenBucket
+from stripe_emulator import StripeEmulator
+from stripe_emulator.ratelimit import TokenBucket
 from tests.emulator.conftest import API_KEY
 
 

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from chargeq.dlq import peek
-from chargeq.emulator import EmulatorControl
-from chargeq.local.chaos import ChaosPlan
-from chargeq.local.event_source import BatchReport, EventSource
-from chargeq.local.runner import LocalStack, local_stack
-from chargeq.local.workers import Worker
 from chargeq.status import read_status
+from chargeq_local.event_source import BatchReport, EventSource
+from chargeq_local.runner import LocalStack, local_stack
+from chargeq_local.workers import Worker
+from chargeq_soak.faults import ChaosPlan
+from stripe_emulator import EmulatorControl
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,14 @@ import threading
 from typing import Any
 
 from chargeq.dlq import copy_back
-from chargeq.local.chaos import (
+from chargeq_local.events import lambda_event
+from chargeq_soak.faults import (
     KILL_AFTER_STRIPE,
     KILL_BEFORE_STRIPE,
     THROTTLE_CLAIM,
     THROTTLE_RECORD,
     ChaosPlan,
 )
-from chargeq.local.events import lambda_event
 from tests.faults.conftest import Faults, FaultsFactory
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chargeq.local.soak import run_soak
+from chargeq_soak.soak import run_soak
 
 
 def test_bounded_soak_keeps_every_invariant(tmp_path):

@@ -26,9 +26,9 @@ from hypothesis.stateful import (
 from moto import mock_aws
 
 from chargeq.dlq import copy_back
-from chargeq.emulator import StripeEmulator
 from chargeq.settings import PipelineSettings
 from charges.payments import StripeGateway
+from stripe_emulator import StripeEmulator
 from tests.harness import API_KEY, Pipeline, build_pipeline
 
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from chargeq.local.cold_start import measure_cold_start
+from chargeq_bench.cold_start import measure_cold_start
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 

@@ -1,0 +1,33 @@
+"""The demo end to end: the real handler in worker processes, moto over HTTP, the emulator."""
+
+from __future__ import annotations
+
+import json
+
+from chargeq.cli import main
+from chargeq_local.demo import run_demo
+
+
+def test_demo_charges_each_request_once_and_accounts_for_all(tmp_path):
+    # GIVEN a small but complete mix (declines, duplicates, conflicts, poison, Stripe faults)
+    # WHEN the demo runs it through the local pipeline
+    report = run_demo(requests=40, seed=3, progress=False, logs=tmp_path)
+    # THEN every request is charged at most once and ends in a known state
+    assert report.invariants_hold, report.problems
+    assert report.double_charges == 0
+    assert report.lost == 0
+    assert report.charged + report.declined + sum(report.dead_letters.values()) >= 40
+    assert report.payment_intents == report.charged + report.declined
+    # AND the workers' logs hold the structured outcome lines and the EMF metrics
+    logs = (tmp_path / "function.log").read_text()
+    assert '"message":"charge charged"' in logs
+    for metric in ("ChargeSucceeded", "ChargeDeclined", "PoisonMessage", "StripeLatency"):
+        assert f'"{metric}"' in logs
+
+
+def test_demo_command_prints_json_and_exits_zero(capsys):
+    status = main(["demo", "-n", "15", "--seed", "5", "--quiet", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert report["invariants_hold"] is True
+    assert report["requests"] == 15

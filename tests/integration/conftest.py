@@ -1,0 +1,47 @@
+"""Handler fixtures: moto in-process for AWS, the Stripe emulator over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chargeq.settings import PipelineSettings
+from stripe_emulator import StripeEmulator
+from tests.harness import API_KEY, Pipeline, PipelineFactory, build_pipeline
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[StripeEmulator]:
+    with StripeEmulator(api_key=API_KEY) as running:
+        yield running
+
+
+@pytest.fixture
+def stripe(emulator: StripeEmulator) -> StripeEmulator:
+    emulator.reset()
+    return emulator
+
+
+@pytest.fixture
+def settings() -> PipelineSettings:
+    return PipelineSettings(stage="test", max_receive_count=3)
+
+
+@pytest.fixture
+def make_pipeline(stripe: StripeEmulator, settings: PipelineSettings) -> Iterator[PipelineFactory]:
+    """Build the pipeline inside moto; ``stripe_api_key`` is what the secret holds."""
+    with mock_aws():
+
+        def build(stripe_api_key: str = API_KEY) -> Pipeline:
+            session = boto3.Session(region_name="us-east-1")
+            return build_pipeline(session, settings, stripe.url, stripe_api_key)
+
+        yield build
+
+
+@pytest.fixture
+def pipeline(make_pipeline: PipelineFactory) -> Pipeline:
+    return make_pipeline()

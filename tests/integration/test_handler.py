@@ -1,0 +1,346 @@
+"""The charge function record by record: each outcome, duplicates, conflicts and poison.
+
+The real handler, Powertools, boto3 against moto, and the stripe SDK over HTTP against the
+project's Stripe emulator.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chargeq.status import read_status
+from charges.claims import record_key
+from charges.metric_names import MetricName
+from charges.observability import logger, metrics
+from stripe_emulator import StripeEmulator
+from tests.harness import Pipeline, PipelineFactory, charge_body
+
+
+def succeeded_charges(stripe: StripeEmulator, request_id: str) -> int:
+    return int(stripe.ledger()["by_request_id"].get(request_id, {}).get("succeeded", 0))
+
+
+def created_intents(stripe: StripeEmulator, request_id: str) -> int:
+    return int(stripe.ledger()["by_request_id"].get(request_id, {}).get("created", 0))
+
+
+def stored(pipeline: Pipeline, request_id: str) -> dict[str, Any]:
+    return read_status(pipeline.dynamodb, pipeline.resources.table_name, request_id).as_dict()
+
+
+def test_success_stores_the_payment_intent(pipeline: Pipeline, stripe: StripeEmulator):
+    # GIVEN a valid charge request
+    pipeline.send(charge_body("order-1", amount=4200))
+    # WHEN the function processes it
+    report = pipeline.run_batch()
+    # THEN the message is done, Stripe has one charge, and the record holds its result
+    assert report.deleted == 1
+    assert report.failed_message_ids == []
+    assert succeeded_charges(stripe, "order-1") == 1
+    status = stored(pipeline, "order-1")
+    assert status["state"] == "charged"
+    assert status["result"]["payment_intent_id"].startswith("pi_")
+    assert status["result"]["status"] == "succeeded"
+    assert (status["result"]["amount"], status["result"]["currency"]) == (4200, "usd")
+
+
+def test_record_key_matches_what_powertools_writes(pipeline: Pipeline):
+    pipeline.send(charge_body("order-key"))
+    pipeline.run_batch()
+    item = pipeline.dynamodb.get_item(
+        TableName=pipeline.resources.table_name, Key={"id": {"S": record_key("order-key")}}
+    )
+    assert item["Item"]["status"]["S"] == "COMPLETED"
+
+
+def test_decline_is_final_and_replayed_not_retried(pipeline: Pipeline, stripe: StripeEmulator):
+    # GIVEN a card that declines
+    body = charge_body("order-2", payment_method="pm_card_chargeDeclined")
+    pipeline.send(body)
+    # WHEN it is processed, and then delivered again
+    first = pipeline.run_batch()
+    pipeline.send(body)
+    second = pipeline.run_batch()
+    # THEN both deliveries complete without retry or DLQ, and Stripe saw one attempt
+    assert (first.deleted, second.deleted) == (1, 1)
+    assert first.failed_message_ids == second.failed_message_ids == []
+    assert pipeline.dead_letters() == []
+    assert created_intents(stripe, "order-2") == 1
+    status = stored(pipeline, "order-2")
+    assert status["state"] == "declined"
+    assert status["result"]["error_code"] == "card_declined"
+    assert status["result"]["payment_intent_id"].startswith("pi_")
+
+
+def test_authentication_required_is_a_final_decline(pipeline: Pipeline, stripe: StripeEmulator):
+    pipeline.send(charge_body("order-3", payment_method="pm_card_authenticationRequired"))
+    report = pipeline.run_batch()
+    assert report.deleted == 1
+    status = stored(pipeline, "order-3")
+    assert status["state"] == "declined"
+    assert status["result"]["error_code"] == "authentication_required"
+    assert status["result"]["status"] == "requires_payment_method"
+    assert succeeded_charges(stripe, "order-3") == 0
+
+
+def test_customer_default_payment_method_is_charged_when_none_given(
+    pipeline: Pipeline, stripe: StripeEmulator
+):
+    body = charge_body("order-4")
+    del body["payment_method"]
+    pipeline.send(body)
+    pipeline.run_batch()
+    assert stored(pipeline, "order-4")["state"] == "charged"
+    assert succeeded_charges(stripe, "order-4") == 1
+
+
+def test_duplicates_in_one_batch_make_one_payment_intent(
+    pipeline: Pipeline, stripe: StripeEmulator
+):
+    # GIVEN the same request three times in one batch, beside another request
+    body = charge_body("order-5")
+    pipeline.send(body, body, charge_body("order-6"), body)
+    # WHEN the queue is drained (a copy that met the first in flight is retried)
+    pipeline.drain()
+    # THEN each request was charged exactly once and nothing is left or dead-lettered
+    assert succeeded_charges(stripe, "order-5") == 1
+    assert created_intents(stripe, "order-5") == 1
+    assert succeeded_charges(stripe, "order-6") == 1
+    assert pipeline.queue_depth() == 0
+    assert pipeline.dead_letters() == []
+
+
+def test_duplicate_across_invocations_is_answered_from_the_record(
+    pipeline: Pipeline, stripe: StripeEmulator
+):
+    # GIVEN a request already charged
+    body = charge_body("order-7")
+    pipeline.send(body)
+    pipeline.run_batch()
+    creates_before = stripe.ledger()["requests"]
+    # WHEN the same request arrives again in a later invocation
+    pipeline.send(body)
+    report = pipeline.run_batch()
+    # THEN it completes from the stored result, without calling Stripe at all
+    assert report.deleted == 1
+    assert stripe.ledger()["requests"] == creates_before
+    assert succeeded_charges(stripe, "order-7") == 1
+
+
+def test_payload_conflict_is_poison_and_never_reaches_stripe(
+    pipeline: Pipeline, stripe: StripeEmulator
+):
+    # GIVEN a charged request
+    pipeline.send(charge_body("order-8", amount=1000))
+    pipeline.run_batch()
+    requests_before = stripe.ledger()["requests"]
+    # WHEN the same request_id comes with another amount
+    pipeline.send(charge_body("order-8", amount=9999))
+    report = pipeline.run_batch()
+    # THEN it is dead-lettered as a payload conflict, with no Stripe call
+    assert report.deleted == 1
+    assert stripe.ledger()["requests"] == requests_before
+    assert pipeline.dead_letter_reasons() == ["payload_conflict"]
+    assert stored(pipeline, "order-8")["result"]["amount"] == 1000
+
+
+def test_poison_goes_to_the_dlq_with_its_reason_and_the_batch_carries_on(
+    pipeline: Pipeline, stripe: StripeEmulator
+):
+    # GIVEN one batch mixing good requests with poison
+    no_id = charge_body("x")
+    del no_id["request_id"]
+    pipeline.send(
+        charge_body("good-1"),
+        "this is not json",
+        json.dumps(no_id),
+        charge_body("bad-amount", amount=-1),
+        charge_body("too-much", amount=5_000_000),
+        charge_body("good-2"),
+    )
+    # WHEN it is processed once
+    report = pipeline.run_batch()
+    # THEN every record is settled: good ones charged, poison dead-lettered with reasons
+    assert report.deleted == 6
+    assert report.failed_message_ids == []
+    assert pipeline.dead_letter_reasons() == [
+        "contract_violation",
+        "invalid_json",
+        "limit_exceeded",
+        "missing_request_id",
+    ]
+    assert succeeded_charges(stripe, "good-1") == 1
+    assert succeeded_charges(stripe, "good-2") == 1
+    assert "bad-amount" not in stripe.ledger()["by_request_id"]
+
+
+def test_dead_letter_keeps_the_body_and_says_why(pipeline: Pipeline):
+    pipeline.send("not json at all")
+    pipeline.run_batch()
+    (letter,) = pipeline.dead_letters()
+    assert letter["Body"] == "not json at all"
+    attributes = letter["MessageAttributes"]
+    assert attributes["chargeq-reason"]["StringValue"] == "invalid_json"
+    assert attributes["chargeq-detail"]["StringValue"].startswith("body is not JSON")
+    assert attributes["chargeq-receive-count"]["StringValue"] == "1"
+
+
+def test_poison_stays_on_the_queue_when_the_dlq_cannot_take_it(pipeline: Pipeline):
+    # GIVEN the DLQ refuses messages (gone here; denied or throttled would do the same)
+    pipeline.sqs.delete_queue(QueueUrl=pipeline.resources.dlq_url)
+    pipeline.send("not json at all", charge_body("good-3"))
+    # WHEN the batch is processed
+    report = pipeline.run_batch()
+    # THEN the poison record is reported failed, so SQS keeps it and delivers it again,
+    # and the good record of the same batch is charged
+    assert report.deleted == 1
+    assert len(report.failed_message_ids) == 1
+    assert pipeline.queue_depth() == 1
+    (message,) = pipeline.sqs.receive_message(QueueUrl=pipeline.resources.queue_url)["Messages"]
+    assert message["Body"] == "not json at all"
+
+
+def test_stripe_invalid_request_is_poison(pipeline: Pipeline):
+    # GIVEN a customer Stripe does not know (a 400 that repeats forever)
+    pipeline.send(charge_body("order-9", customer="cus_missing_1", payment_method=None))
+    pipeline.run_batch()
+    assert pipeline.dead_letter_reasons() == ["stripe_invalid_request"]
+    assert stored(pipeline, "order-9")["state"] == "not_found"
+
+
+def test_wrong_stripe_key_is_transient_until_deliveries_run_out(make_pipeline: PipelineFactory):
+    # GIVEN the secret holds a key Stripe refuses
+    pipeline = make_pipeline(stripe_api_key="sk_test_wrong")
+    pipeline.send(charge_body("order-10"))
+    # WHEN it is delivered as often as the queue allows
+    reports = [pipeline.run_batch() for _ in range(pipeline.settings.max_receive_count)]
+    # THEN each delivery but the last fails for a retry, and the last dead-letters it
+    assert [len(r.failed_message_ids) for r in reports] == [1, 1, 0]
+    assert pipeline.dead_letter_reasons() == ["retries_exhausted"]
+    assert pipeline.queue_depth() == 0
+
+
+class ThrottledDynamoDB:
+    """moto's DynamoDB client, but every write is throttled (the real ClientError)."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def put_item(self, **_kwargs: Any) -> Any:
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+            "PutItem",
+        )
+
+
+def test_dynamodb_throttling_is_transient_and_never_charges(
+    pipeline: Pipeline, stripe: StripeEmulator
+):
+    # GIVEN the idempotency table throttles every write
+    persistence = pipeline.deps._persistence
+    persistence.client = ThrottledDynamoDB(persistence.client)
+    pipeline.send(charge_body("order-11"))
+    # WHEN the record is processed
+    report = pipeline.run_batch()
+    # THEN it is failed for a retry and Stripe was never called
+    assert len(report.failed_message_ids) == 1
+    assert "order-11" not in stripe.ledger()["by_request_id"]
+
+
+class CountingSecrets:
+    """moto's Secrets Manager client, counting GetSecretValue calls; each takes 50 ms, as
+    a network round trip would, so concurrent records overlap on a cold cache."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self.reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def get_secret_value(self, **kwargs: Any) -> Any:
+        self.reads += 1
+        time.sleep(0.05)
+        return self._real.get_secret_value(**kwargs)
+
+
+def test_first_batch_reads_the_stripe_key_once(pipeline: Pipeline):
+    # GIVEN a cold container and a full batch of fresh requests charged concurrently
+    secrets = pipeline.deps._secrets
+    counting = CountingSecrets(secrets.client)
+    secrets.client = counting
+    pipeline.send(*(charge_body(f"key-{i}") for i in range(10)))
+    # WHEN the batch is processed
+    report = pipeline.run_batch()
+    # THEN Secrets Manager was asked once, not once per record
+    assert report.deleted == 10
+    assert counting.reads == 1
+
+
+def test_warm_batches_reuse_the_containers_connections_to_stripe(
+    pipeline: Pipeline, stripe: StripeEmulator
+):
+    # GIVEN a container whose records are charged ten at a time
+    in_flight = pipeline.deps.config.records_in_flight
+    assert in_flight == 10
+    connections_before = stripe.ledger()["connections"]
+    # WHEN three full batches are charged, one invocation after another
+    for batch in range(3):
+        pipeline.send(*(charge_body(f"warm-{batch}-{i}") for i in range(10)))
+        assert pipeline.run_batch().deleted == 10
+    # THEN thirty charges opened at most one connection per record thread, not one per
+    # record per batch (each would be a TLS handshake with the real Stripe)
+    assert stripe.ledger()["requests"]["create"] >= 30
+    assert stripe.ledger()["connections"] - connections_before <= in_flight
+
+
+def test_records_charged_concurrently_log_and_count_each_their_own(
+    pipeline: Pipeline, stripe: StripeEmulator
+):
+    # GIVEN a batch of five charges and five declines, ten in flight, and Stripe slow enough
+    # that every record's call overlaps the others
+    message_ids = {}
+    for i in range(10):
+        card = "pm_card_chargeDeclined" if i % 2 else "pm_card_visa"
+        body = json.dumps(charge_body(f"mixed-{i}", payment_method=card))
+        sent = pipeline.sqs.send_message(QueueUrl=pipeline.resources.queue_url, MessageBody=body)
+        message_ids[f"mixed-{i}"] = sent["MessageId"]
+    lines = io.StringIO()
+    capture = logging.StreamHandler(lines)
+    capture.setFormatter(logger.registered_formatter)
+    logger.addHandler(capture)
+    metrics.clear_metrics()
+    stripe.set_latency(100)
+    try:
+        # WHEN the batch is processed
+        report = pipeline.run_batch()
+    finally:
+        stripe.set_latency(0)
+        logging.getLogger(logger.service).removeHandler(capture)
+    # THEN each outcome line names its own request and message (no keys crossed threads)
+    assert report.deleted == 10
+    outcomes = [
+        line
+        for line in map(json.loads, lines.getvalue().splitlines())
+        if line["message"] in ("charge charged", "charge declined")
+    ]
+    assert sorted(line["request_id"] for line in outcomes) == sorted(message_ids)
+    for line in outcomes:
+        declined = int(line["request_id"].removeprefix("mixed-")) % 2 == 1
+        assert line["message"] == ("charge declined" if declined else "charge charged")
+        assert line["message_id"] == message_ids[line["request_id"]]
+        assert line["correlation_id"] == line["request_id"]
+    # AND the invocation's metrics count five of each
+    counted = metrics.metric_set
+    assert counted[MetricName.SUCCEEDED]["Value"] == [1.0] * 5
+    assert counted[MetricName.DECLINED]["Value"] == [1.0] * 5
+    metrics.clear_metrics()

@@ -1,0 +1,1 @@
+"""Handlers to compare against: the naive "before" job and the Powertools-docs handler."""

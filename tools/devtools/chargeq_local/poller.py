@@ -1,0 +1,98 @@
+"""Lambda's SQS event source, locally: concurrent pollers, each with its own worker process.
+
+``concurrency`` pollers run at once (the event source's maximum concurrency), each
+long-polling the queue and handing its batch to its own worker. A worker that crashes or
+times out fails its batch and is replaced; the poller carries on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from chargeq_local.event_source import BatchReport, EventSource
+from chargeq_local.workers import Worker
+
+
+class Poller:
+    """Runs until ``stop()``; reports every batch to ``on_batch``."""
+
+    def __init__(
+        self,
+        source: EventSource,
+        workers: list[Worker],
+        on_batch: Callable[[BatchReport], None] | None = None,
+        *,
+        twins: list[Worker] | None = None,
+        deliver_twice: Callable[[], bool] | None = None,
+    ) -> None:
+        """``twins`` (one per worker) and ``deliver_twice`` simulate SQS handing the same
+        batch to two consumers at once: when it says so, the twin runs the same event
+        concurrently and its answer is ignored, as the second consumer's would be."""
+        self._source = source
+        self._workers = workers
+        self._twins = twins or []
+        self._deliver_twice = deliver_twice
+        self.twin_deliveries = 0
+        self._on_batch = on_batch
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.busy = 0
+        self._lock = threading.Lock()
+
+    def start(self) -> Poller:
+        for worker in [*self._workers, *self._twins]:
+            worker.start()
+        for index, worker in enumerate(self._workers):
+            twin = self._twins[index] if index < len(self._twins) else None
+            thread = threading.Thread(
+                target=self._run, args=(worker, twin), name=f"poller-{index}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def _run(self, worker: Worker, twin: Worker | None) -> None:
+        while not self._stop.is_set():
+            messages = self._source.receive()
+            if not messages:
+                continue
+            with self._lock:
+                self.busy += 1
+            try:
+                invoke: Callable[[dict[str, Any]], dict[str, Any]] = worker.invoke
+                if twin is not None and self._deliver_twice and self._deliver_twice():
+                    invoke = self._twinned(worker, twin)
+                report = self._source.deliver(messages, invoke)
+            finally:
+                with self._lock:
+                    self.busy -= 1
+            if self._on_batch:
+                self._on_batch(report)
+
+    def _twinned(self, worker: Worker, twin: Worker) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        def invoke(event: dict[str, Any]) -> dict[str, Any]:
+            with self._lock:
+                self.twin_deliveries += 1
+            second = threading.Thread(target=self._quietly, args=(twin, event), daemon=True)
+            second.start()
+            try:
+                return worker.invoke(event)
+            finally:
+                second.join()
+
+        return invoke
+
+    @staticmethod
+    def _quietly(worker: Worker, event: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):
+            worker.invoke(event)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        for worker in [*self._workers, *self._twins]:
+            worker.stop()

@@ -1,0 +1,140 @@
+"""Check a finished run against its workload, and print what happened.
+
+The invariants, from the product's promise: no request is charged twice, and every
+request ends in exactly one known state (charged, declined, or in the DLQ with a reason).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from chargeq_local.workload import Workload
+
+
+@dataclass
+class RunReport:
+    """Figures of one local run; ``invariants_hold`` decides the exit status."""
+
+    requests: int
+    messages: int
+    payment_intents: int
+    charged: int
+    declined: int
+    double_charges: int
+    lost: int
+    wrong_outcome: int
+    dead_letters: dict[str, int]
+    wall_seconds: float
+    invocations: int = 0
+    redelivered: int = 0
+    failed_records: int = 0
+    twin_deliveries: int = 0
+    faults: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def invariants_hold(self) -> bool:
+        return self.double_charges == 0 and self.lost == 0 and self.wrong_outcome == 0
+
+    @property
+    def throughput(self) -> float:
+        return self.messages / self.wall_seconds if self.wall_seconds else 0.0
+
+    def to_json(self) -> str:
+        document = asdict(self) | {
+            "invariants_hold": self.invariants_hold,
+            "throughput_per_second": round(self.throughput, 1),
+        }
+        return json.dumps(document, indent=2)
+
+    def render(self) -> str:
+        rows: list[tuple[str, Any]] = [
+            ("requests", self.requests),
+            ("messages sent", self.messages),
+            ("invocations", self.invocations),
+            ("deliveries repeated by SQS", self.redelivered),
+            ("records failed and retried", self.failed_records),
+            ("PaymentIntents at Stripe", self.payment_intents),
+            ("charged", self.charged),
+            ("declined", self.declined),
+            ("double charges (must be 0)", self.double_charges),
+            ("lost (must be 0)", self.lost),
+            ("wrong outcome (must be 0)", self.wrong_outcome),
+        ]
+        if self.twin_deliveries:
+            rows.append(("batches delivered to two workers at once", self.twin_deliveries))
+        rows += [(f"DLQ: {reason}", count) for reason, count in sorted(self.dead_letters.items())]
+        rows += [(f"fault injected: {kind}", count) for kind, count in sorted(self.faults.items())]
+        rows += [
+            ("wall time", f"{self.wall_seconds:.1f} s"),
+            ("throughput", f"{self.throughput:.1f} messages/s"),
+        ]
+        width = max(len(label) for label, _ in rows)
+        lines = [f"  {label:<{width}}  {value}" for label, value in rows]
+        verdict = "OK: every request charged at most once and accounted for"
+        if not self.invariants_hold:
+            verdict = "FAILED: " + "; ".join(self.problems[:10])
+        return "\n".join([*lines, "", verdict])
+
+
+def check(
+    workload: Workload,
+    *,
+    records: dict[str, dict[str, Any]],
+    dead_letters: list[tuple[str, str | None]],
+    succeeded_by_request: dict[str, int],
+    payment_intents: int,
+    wall_seconds: float,
+) -> RunReport:
+    """Compare the final state with what the workload must have produced.
+
+    ``records`` maps request_id to its idempotency status (``chargeq.status``);
+    ``dead_letters`` holds (reason, request_id or None) per DLQ message;
+    ``succeeded_by_request`` is the emulator's count of succeeded PaymentIntents.
+    A good request whose retries ran out is in the DLQ with a reason: known, not lost.
+    """
+    problems: list[str] = []
+    lost = wrong = 0
+    # Known states for a good request besides charged/declined: dead-lettered because its
+    # retries ran out, or moved by the redrive policy after crashes.
+    exhausted = {
+        rid for reason, rid in dead_letters if reason in ("retries_exhausted", "redrive_policy")
+    }
+    for request_id, expected in workload.outcomes.items():
+        state = records.get(request_id, {}).get("state", "not_found")
+        if state in ("not_found", "in_progress") and request_id in exhausted:
+            continue
+        if state in ("not_found", "in_progress"):
+            lost += 1
+            problems.append(f"{request_id} is {state}")
+        elif state != expected:
+            wrong += 1
+            problems.append(f"{request_id} is {state}, expected {expected}")
+        charges = succeeded_by_request.get(request_id, 0)
+        if state == "charged" and charges != 1:
+            wrong += 1
+            problems.append(f"{request_id} recorded charged but Stripe has {charges} charges")
+    found = Counter(reason for reason, _ in dead_letters)
+    # A good request dead-lettered after retries counts under its reason, not as poison.
+    for reason, count in workload.dead_letters.items():
+        if found[reason] < count:
+            lost += count - found[reason]
+            problems.append(f"{count - found[reason]} {reason} message(s) missing from the DLQ")
+    doubles = [rid for rid, count in succeeded_by_request.items() if count > 1]
+    problems += [f"{rid} charged {succeeded_by_request[rid]} times" for rid in doubles]
+    return RunReport(
+        requests=workload.requests,
+        messages=len(workload.messages),
+        payment_intents=payment_intents,
+        charged=sum(1 for r in records.values() if r.get("state") == "charged"),
+        declined=sum(1 for r in records.values() if r.get("state") == "declined"),
+        double_charges=len(doubles),
+        lost=lost,
+        wrong_outcome=wrong,
+        dead_letters=dict(found),
+        wall_seconds=wall_seconds,
+        problems=problems,
+    )

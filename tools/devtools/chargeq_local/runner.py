@@ -1,0 +1,363 @@
+"""Run a workload through the local pipeline and check what became of every request.
+
+moto's server stands in for SQS, DynamoDB and Secrets Manager, the project's emulator for
+Stripe; the queue, DLQ and table come from the same ``PipelineSettings`` as the CDK stack.
+Pollers hand batches to the real handler in worker processes, requests go through the
+producer client, and the final state is read back from the table, the DLQ and Stripe.
+The demo, the fault soak and the benchmark are all runs of this.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import boto3
+
+from chargeq.deployment import load_settings
+from chargeq.dlq import peek
+from chargeq.producer import ChargeProducer
+from chargeq.settings import PipelineSettings
+from chargeq.status import read_status
+from chargeq_local.event_source import BatchReport, EventSource
+from chargeq_local.poller import Poller
+from chargeq_local.report import RunReport, check
+from chargeq_local.resources import Resources, provision
+from chargeq_local.servers import EmulatorServer, MotoServer
+from chargeq_local.workers import DEFAULT_HANDLER, Worker
+from chargeq_local.workload import Workload
+from charges.contract import ChargeLimits
+from stripe_emulator import EmulatorControl
+
+STRIPE_API_KEY = "sk_test_local_demo"
+
+#: Locally the function timeout is short so retries come back in seconds, not minutes;
+#: the visibility timeout is still derived from it by the deployed rule (6x).
+LOCAL_FUNCTION_TIMEOUT_SECONDS = 2
+
+#: Fake credentials for moto; they never leave this machine.
+LOCAL_AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+@dataclass
+class LocalStack:
+    """The running local pipeline: servers, resources and clients."""
+
+    settings: PipelineSettings
+    moto_url: str
+    stripe_url: str
+    resources: Resources
+    session: boto3.Session
+    logs: Path
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, endpoint_url=self.moto_url)
+
+    def function_environment(self) -> dict[str, str]:
+        return (
+            self.resources.function_environment(self.settings)
+            | LOCAL_AWS_ENVIRONMENT
+            | {
+                "AWS_ENDPOINT_URL": self.moto_url,
+                "STRIPE_API_BASE": self.stripe_url,
+            }
+        )
+
+    def workers(
+        self, environment: dict[str, str] | None = None, handler: str = DEFAULT_HANDLER
+    ) -> list[Worker]:
+        """One worker per unit of event-source concurrency, as Lambda would run."""
+        return [
+            Worker(
+                self.function_environment() | (environment or {}),
+                self.logs / "function.log",
+                self.settings.function_timeout_seconds,
+                handler,
+            )
+            for _ in range(self.settings.max_concurrency)
+        ]
+
+
+def local_settings(
+    settings: PipelineSettings | None = None,
+    function_timeout_seconds: int = LOCAL_FUNCTION_TIMEOUT_SECONDS,
+) -> PipelineSettings:
+    """The settings for a local run: stage ``local`` and a local function timeout."""
+    base = settings or load_settings()
+    return PipelineSettings.model_validate(
+        base.model_dump() | {"stage": "local", "function_timeout_seconds": function_timeout_seconds}
+    )
+
+
+@contextmanager
+def local_stack(
+    logs: Path,
+    *,
+    settings: PipelineSettings | None = None,
+    stripe_latency_ms: float = 30,
+    stripe_jitter_ms: float = 20,
+    seed: int = 0,
+    function_timeout_seconds: int = LOCAL_FUNCTION_TIMEOUT_SECONDS,
+) -> Iterator[LocalStack]:
+    """Start moto and the Stripe emulator and create the pipeline's resources.
+
+    ``function_timeout_seconds`` is short by default so retries come back quickly; the
+    benchmark raises it so slow (realistic) Stripe calls are not cut off.
+    """
+    settings = local_settings(settings, function_timeout_seconds)
+    with (
+        MotoServer(logs / "moto.log") as moto,
+        EmulatorServer(
+            logs / "stripe-emulator.log",
+            api_key=STRIPE_API_KEY,
+            latency_ms=stripe_latency_ms,
+            jitter_ms=stripe_jitter_ms,
+            seed=seed,
+        ) as stripe,
+    ):
+        session = boto3.Session(
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
+            region_name="us-east-1",
+        )
+        resources = provision(session, settings, STRIPE_API_KEY, endpoint_url=moto.url)
+        yield LocalStack(settings, moto.url, stripe.url, resources, session, logs)
+
+
+class Progress:
+    """Counts batches as pollers report them, and prints a status line while running."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.invocations = self.records = self.failed = self.redelivered = 0
+        self._lock = threading.Lock()
+        # On a terminal one line is redrawn; in a log, a line every few seconds.
+        self._redraw = sys.stderr.isatty()
+        self._last_line = 0.0
+
+    def on_batch(self, report: BatchReport) -> None:
+        with self._lock:
+            self.invocations += 1
+            self.records += report.received
+            self.failed += len(report.failed_message_ids)
+            self.redelivered += report.redelivered
+
+    def show(self, started: float, depth: int, dlq: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not self._redraw and now - self._last_line < 5:
+            return
+        self._last_line = now
+        line = (
+            f"  {now - started:5.1f}s  invocations {self.invocations:4d}  "
+            f"records {self.records:5d}  retried {self.failed:3d}  "
+            f"queued {depth:4d}  DLQ {dlq:3d}"
+        )
+        print(
+            "\r" + line if self._redraw else line,
+            end="" if self._redraw else "\n",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def done(self) -> None:
+        if self.enabled and self._redraw:
+            print(file=sys.stderr)
+
+
+def queue_depths(sqs: Any, resources: Resources) -> tuple[int, int]:
+    """(messages in the queue, visible or in flight; messages in the DLQ)."""
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    queue = sqs.get_queue_attributes(QueueUrl=resources.queue_url, AttributeNames=names)
+    dlq = sqs.get_queue_attributes(QueueUrl=resources.dlq_url, AttributeNames=names[:1])
+    depth = sum(int(queue["Attributes"][name]) for name in names)
+    return depth, int(dlq["Attributes"][names[0]])
+
+
+def send_workload(stack: LocalStack, workload: Workload) -> None:
+    """Good requests through the producer client; poison straight onto the queue."""
+    sqs = stack.client("sqs")
+    producer = ChargeProducer(
+        stack.resources.queue_url,
+        sqs_client=sqs,
+        limits=ChargeLimits(
+            max_amount=stack.settings.max_amount, currencies=frozenset(stack.settings.currencies)
+        ),
+    )
+    for start in range(0, len(workload.messages), 10):
+        chunk = workload.messages[start : start + 10]
+        report = producer.send_many([json.loads(m.body) for m in chunk if not m.poison])
+        if not report.ok:
+            raise RuntimeError(f"the producer refused demo requests: {report.rejected}")
+        poison = [m.body for m in chunk if m.poison]
+        if poison:  # what a producer that skips the client could send
+            sqs.send_message_batch(
+                QueueUrl=stack.resources.queue_url,
+                Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(poison)],
+            )
+
+
+class WorkerFaults(Protocol):
+    """Faults injected inside the workers (the soak's plan is one): the variables that
+    switch them on, with ``WORKER_SETUP_ENV`` naming the hook that installs them."""
+
+    def to_environment(self, log_path: Path) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How the local event source and workers misbehave during a run."""
+
+    seed: int = 0
+    progress: bool = True
+    #: Share of processed messages SQS hands out again (a lost delete, a second copy).
+    redelivery_rate: float = 0.03
+    #: Share of batches handed to two workers at once.
+    twin_rate: float = 0.0
+    chaos: WorkerFaults | None = None
+    handler: str = DEFAULT_HANDLER
+    timeout_seconds: float = 900
+    #: Extra variables for the workers' environment (the benchmark's probe reads some).
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
+class PipelineRun:
+    """Pollers and workers running against a local stack until stopped."""
+
+    def __init__(self, stack: LocalStack, options: RunOptions) -> None:
+        self.stack = stack
+        self.options = options
+        self.sqs = stack.client("sqs")
+        self.progress = Progress(options.progress)
+        self.started = time.monotonic()
+        self._sending: list[threading.Thread] = []
+        rng = random.Random(options.seed)
+        lock = threading.Lock()
+
+        def chance(rate: float) -> Callable[..., bool]:
+            def roll(*_args: Any) -> bool:
+                with lock:
+                    return rng.random() < rate
+
+            return roll
+
+        source = EventSource(
+            self.sqs,
+            stack.resources.queue_url,
+            stack.resources.queue_arn,
+            batch_size=stack.settings.batch_size,
+            wait_seconds=1,
+            redeliver=chance(options.redelivery_rate),
+        )
+        environment: dict[str, str] = dict(options.environment)
+        if options.chaos:
+            environment |= options.chaos.to_environment(stack.logs / "chaos.log")
+        workers = stack.workers(environment, options.handler)
+        twins = stack.workers(environment, options.handler) if options.twin_rate else []
+        self.poller = Poller(
+            source,
+            workers,
+            on_batch=self.progress.on_batch,
+            twins=twins,
+            deliver_twice=chance(options.twin_rate),
+        )
+
+    def __enter__(self) -> PipelineRun:
+        self.poller.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.poller.stop()
+        self.progress.done()
+
+    def send(self, workload: Workload) -> threading.Thread:
+        """Send the workload from a background thread, so progress shows meanwhile."""
+        sender = threading.Thread(
+            target=send_workload, args=(self.stack, workload), name="producer", daemon=True
+        )
+        sender.start()
+        self._sending.append(sender)
+        return sender
+
+    def wait_until_quiet(self) -> bool:
+        """Wait until everything is sent, the queue is empty and no batch is in flight.
+
+        Returns False on timeout.
+        """
+        quiet_checks = 0
+        while time.monotonic() - self.started < self.options.timeout_seconds:
+            depth, dlq = queue_depths(self.sqs, self.stack.resources)
+            self.progress.show(self.started, depth, dlq)
+            sending = any(sender.is_alive() for sender in self._sending)
+            # SQS counts are approximate: require a few empty readings in a row.
+            idle = depth == 0 and self.poller.busy == 0 and not sending
+            quiet_checks = quiet_checks + 1 if idle else 0
+            if quiet_checks >= 3:
+                return True
+            time.sleep(0.5)
+        return False
+
+    def finish(self, report: RunReport) -> RunReport:
+        """Add the run's own counters to a report."""
+        report.invocations = self.progress.invocations
+        report.failed_records = self.progress.failed
+        report.redelivered = self.progress.redelivered
+        report.twin_deliveries = self.poller.twin_deliveries
+        return report
+
+
+def run_workload(stack: LocalStack, workload: Workload, options: RunOptions) -> RunReport:
+    """Send the workload, run until the queue is empty, and check the result."""
+    with PipelineRun(stack, options) as run:
+        run.send(workload)
+        run.wait_until_quiet()
+    return run.finish(collect(stack, workload, time.monotonic() - run.started))
+
+
+def collect(stack: LocalStack, workload: Workload, wall_seconds: float) -> RunReport:
+    """Read the final state from the table, the DLQ and the emulator, and check it."""
+    dynamodb = stack.client("dynamodb")
+    records = {
+        request_id: read_status(dynamodb, stack.resources.table_name, request_id).as_dict()
+        for request_id in workload.outcomes
+    }
+    letters = peek(stack.client("sqs"), stack.resources.dlq_url, limit=100_000)
+    dead_letters = [(letter.reason, _request_id(letter.body)) for letter in letters]
+    ledger = EmulatorControl(stack.stripe_url).ledger()
+    succeeded = {
+        request_id: int(entry.get("succeeded", 0))
+        for request_id, entry in ledger["by_request_id"].items()
+    }
+    report = check(
+        workload,
+        records=records,
+        dead_letters=dead_letters,
+        succeeded_by_request=succeeded,
+        payment_intents=int(ledger["payment_intents"]),
+        wall_seconds=wall_seconds,
+    )
+    report.faults = {kind: int(count) for kind, count in ledger.get("faults", {}).items()}
+    return report
+
+
+def _request_id(body: str) -> str | None:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    value = document.get("request_id") if isinstance(document, dict) else None
+    return value if isinstance(value, str) else None

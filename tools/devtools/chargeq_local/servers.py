@@ -1,0 +1,134 @@
+"""Start the local stand-ins for AWS and Stripe as child processes on 127.0.0.1.
+
+Each runs in its own process (its own core and GIL), listens on a free port, and is
+stopped with the context manager, however the run ends.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import AbstractContextManager
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+
+class ServerFailed(RuntimeError):
+    """A local server did not start; the message includes what it printed."""
+
+
+def free_port() -> int:
+    """A port that was free a moment ago on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class _ChildServer(AbstractContextManager["_ChildServer"]):
+    def __init__(self, log_path: Path) -> None:
+        self.url = ""
+        self._log_path = log_path
+        self._log: IO[bytes] | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self, command: list[str], stdout: int | IO[bytes]) -> subprocess.Popen[bytes]:
+        self._log = self._log_path.open("ab")
+        self._process = subprocess.Popen(command, stdout=stdout, stderr=self._log)
+        return self._process
+
+    def _fail(self, what: str) -> ServerFailed:
+        self.stop()
+        tail = self._log_path.read_text(errors="replace")[-2000:]
+        return ServerFailed(f"{what}; its log ({self._log_path}) ends with:\n{tail}")
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class MotoServer(_ChildServer):
+    """moto's HTTP server: SQS, DynamoDB and Secrets Manager for the local pipeline."""
+
+    def start(self, timeout: float = 30.0) -> MotoServer:
+        port = free_port()
+        command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+        self._spawn(command, subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process and self._process.poll() is not None:
+                raise self._fail("moto server exited")
+            try:
+                with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1):  # noqa: S310
+                    return self
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.1)
+        raise self._fail(f"moto server did not answer within {timeout:.0f}s")
+
+    def __enter__(self) -> MotoServer:
+        return self.start()
+
+
+class EmulatorServer(_ChildServer):
+    """The project's Stripe emulator (``python -m stripe_emulator``)."""
+
+    def __init__(
+        self,
+        log_path: Path,
+        *,
+        api_key: str,
+        latency_ms: float = 0,
+        jitter_ms: float = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(log_path)
+        self._args = [
+            "--api-key",
+            api_key,
+            "--latency-ms",
+            str(latency_ms),
+            "--jitter-ms",
+            str(jitter_ms),
+            "--seed",
+            str(seed),
+        ]
+
+    def start(self, timeout: float = 30.0) -> EmulatorServer:
+        command = [sys.executable, "-m", "stripe_emulator", "--port", "0", *self._args]
+        process = self._spawn(command, subprocess.PIPE)
+        assert process.stdout is not None
+        deadline = time.monotonic() + timeout
+        line = b""
+        while time.monotonic() < deadline and not line:
+            if process.poll() is not None:
+                raise self._fail("Stripe emulator exited")
+            line = process.stdout.readline()
+        if not line:
+            raise self._fail(f"Stripe emulator did not start within {timeout:.0f}s")
+        self.url = json.loads(line)["url"]
+        return self
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()

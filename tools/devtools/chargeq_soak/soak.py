@@ -1,0 +1,194 @@
+"""``chargeq chaos``: a fault soak of the local pipeline, with every fault kind mixed in.
+
+From one seed: Stripe answers 429, 500 and 503, saves 500s, drops connections before and
+after committing, slows down and hangs past the function timeout; workers are SIGKILLed
+before and after Stripe; DynamoDB throttles before and after the charge; SQS hands out
+messages again and to two workers at once. Some requests crash on every delivery until the
+redrive policy moves them to the DLQ; then Stripe's clock jumps 25 hours (its idempotency
+keys are pruned) and the DLQ is redriven. The invariants are checked at the end.
+
+The same soak can run the naive "before" handler for contrast.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chargeq.dlq import copy_back
+from chargeq_local.report import RunReport
+from chargeq_local.runner import (
+    LocalStack,
+    PipelineRun,
+    RunOptions,
+    collect,
+    local_stack,
+)
+from chargeq_local.workload import build_workload
+from chargeq_soak.faults import ChaosPlan, injected_faults
+from stripe_emulator import EmulatorControl
+
+NAIVE_HANDLER = "chargeq_bench.baselines.naive:lambda_handler"
+
+#: Stripe's misbehaviour during the soak (emulator fault rules).
+STRIPE_FAULTS: list[dict[str, Any]] = [
+    {"kind": "rate_limit", "probability": 0.03},
+    {"kind": "server_error_before", "status": 503, "probability": 0.02},
+    {"kind": "server_error_before", "status": 500, "probability": 0.01},
+    {"kind": "server_error_after", "probability": 0.01},
+    {"kind": "drop_after_commit", "probability": 0.03},
+    {"kind": "drop_before", "probability": 0.01},
+    {"kind": "latency", "ms": 200, "jitter_ms": 150, "probability": 0.05},
+    # Longer than the local function timeout: the Lambda times out mid-call.
+    {"kind": "hang", "seconds": 3, "probability": 0.002},
+]
+
+#: Share of requests that crash after Stripe on every delivery until redriven (each crash
+#: fails its whole batch, so a few go a long way).
+DOOMED_SHARE = 0.0025
+
+
+@dataclass
+class SoakReport:
+    """A run report plus the faults injected, for the soak's table."""
+
+    handler: str
+    run: RunReport
+    faults: Counter[str] = field(default_factory=Counter)
+    redriven: int = 0
+
+    def rows(self) -> list[tuple[str, Any]]:
+        run = self.run
+        # The naive handler keeps no records, so "lost" cannot be read for it.
+        unknowable = "n/a" if self.handler == "naive" else None
+        rows: list[tuple[str, Any]] = [
+            ("requests", run.requests),
+            ("messages sent", run.messages),
+            ("invocations", run.invocations),
+            ("PaymentIntents at Stripe", run.payment_intents),
+            ("charged", unknowable or run.charged),
+            ("declined", unknowable or run.declined),
+            ("double charges (must be 0)", run.double_charges),
+            ("lost (must be 0)", unknowable or run.lost),
+            ("wrong outcome (must be 0)", unknowable or run.wrong_outcome),
+            ("redriven from the DLQ", self.redriven),
+        ]
+        rows += [(f"DLQ: {reason}", n) for reason, n in sorted(run.dead_letters.items())]
+        rows += [(f"fault: {kind}", n) for kind, n in sorted(self.faults.items())]
+        rows += [("wall time (s)", f"{run.wall_seconds:.1f}")]
+        return rows
+
+
+def render(reports: list[SoakReport]) -> str:
+    """The soak table, one column per handler."""
+    labels: list[str] = []
+    for report in reports:
+        labels += [label for label, _ in report.rows() if label not in labels]
+    columns = [dict(report.rows()) for report in reports]
+    width = max(len(label) for label in labels)
+    header = f"  {'':<{width}}" + "".join(f"  {report.handler:>12}" for report in reports)
+    lines = [header]
+    for label in labels:
+        cells = "".join(f"  {column.get(label, '-')!s:>12}" for column in columns)
+        lines.append(f"  {label:<{width}}{cells}")
+    return "\n".join(lines)
+
+
+def run_soak(
+    *,
+    requests: int = 2000,
+    seed: int = 1,
+    naive: bool = False,
+    progress: bool = True,
+    logs: Path | None = None,
+) -> SoakReport:
+    """One soak of ``requests`` requests; ``naive`` runs the "before" handler instead."""
+    workload = build_workload(requests, seed)
+    rng = random.Random(seed)
+    charged_ids = [rid for rid, outcome in workload.outcomes.items() if outcome == "charged"]
+    doomed = tuple(rng.sample(charged_ids, max(1, int(len(charged_ids) * DOOMED_SHARE))))
+    # Per request attempt. A kill fails the whole batch of ten and costs a cold start, so
+    # these stay small; the named scenarios in tests/faults aim each one deliberately.
+    plan = ChaosPlan(
+        seed=seed,
+        kill_before_stripe=0.003,
+        kill_after_stripe=0.003,
+        throttle_claim=0.01,
+        throttle_record=0.005,
+        doomed=doomed,
+    )
+    options = RunOptions(
+        seed=seed,
+        progress=progress,
+        twin_rate=0.03,
+        chaos=None if naive else plan,
+        handler=NAIVE_HANDLER if naive else RunOptions().handler,
+    )
+    with tempfile.TemporaryDirectory(prefix="chargeq-soak-") as scratch:
+        log_dir = logs or Path(scratch)
+        with local_stack(log_dir, seed=seed) as stack:
+            control = EmulatorControl(stack.stripe_url)
+            for rule in STRIPE_FAULTS:
+                control.add_fault(rule)
+            started = time.monotonic()
+            with PipelineRun(stack, options) as run:
+                run.send(workload)
+                run.wait_until_quiet()
+            # Weeks later, as far as Stripe's keys are concerned: redrive what crashed.
+            control.advance(25 * 3600)
+            redriven = _redrive(stack)
+            calm = RunOptions(seed=seed + 1, progress=progress, handler=options.handler)
+            if not naive:
+                calm = RunOptions(
+                    seed=seed + 1,
+                    progress=progress,
+                    chaos=ChaosPlan(seed=seed, throttle_claim=0.02, kill_after_stripe=0.005),
+                )
+            with PipelineRun(stack, calm) as second:
+                second.wait_until_quiet()
+            report = collect(stack, workload, time.monotonic() - started)
+            run.finish(report)
+            faults = Counter(control.ledger().get("faults", {}))
+            faults.update(injected_faults(log_dir / "chaos.log"))
+            faults["twin delivery"] += report.twin_deliveries
+            faults["SQS redelivery"] += report.redelivered
+            return SoakReport("naive" if naive else "chargeq", report, faults, redriven)
+
+
+def _redrive(stack: LocalStack) -> int:
+    """Move every message that failed for reasons a redrive can fix back to the queue."""
+    sqs = stack.client("sqs")
+    moved = 0
+    for reason in ("redrive_policy", "retries_exhausted"):
+        moved += copy_back(sqs, stack.resources.dlq_url, stack.resources.queue_url, reason=reason)
+    return moved
+
+
+def main(requests: int, seed: int, handlers: list[str], progress: bool, as_json: bool) -> int:
+    """Run the soak for each handler and print the table; non-zero if chargeq broke."""
+    reports = []
+    for handler in handlers:
+        if progress:
+            print(f"chaos soak: {handler}, {requests} requests, seed {seed}", file=sys.stderr)
+        reports.append(
+            run_soak(requests=requests, seed=seed, naive=handler == "naive", progress=progress)
+        )
+    if as_json:
+        print(
+            json.dumps(
+                [dict(report.rows()) | {"handler": report.handler} for report in reports],
+                indent=2,
+                default=str,
+            )
+        )
+    else:
+        print(render(reports))
+    ours = [report for report in reports if report.handler == "chargeq"]
+    return 0 if all(report.run.invariants_hold for report in ours) else 1

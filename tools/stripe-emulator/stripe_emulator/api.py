@@ -1,0 +1,259 @@
+"""The Stripe API request path, independent of HTTP: one request in, one Reply out.
+
+The order of the steps is the model of Stripe this emulator keeps:
+
+1. route, authenticate (401), rate limit (429): nothing is saved;
+2. draw faults; an answering fault (429, 5xx, dropped connection) ends it here, unsaved;
+3. validate the parameters: a 400 is not saved, the same key can be retried;
+4. with an ``Idempotency-Key`` (POST only): replay a saved response, refuse the key with
+   other parameters (``idempotency_error``) or while its first request runs (409), or
+   claim it;
+5. wait out the latency (with the key claimed, as a slow Stripe would hold it);
+6. execute: commit, save the response for the key, then maybe swap the answer for a saved
+   500 (``server_error_after``) or drop the connection (``drop_after_commit``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from stripe_emulator import listing, payment_intents
+from stripe_emulator.faults import FaultRule, RequestFacts
+from stripe_emulator.forms import decode, parse_pairs
+from stripe_emulator.idempotency import MAX_KEY_LENGTH, Lookup, Scope, fingerprint
+from stripe_emulator.responses import (
+    DROP,
+    Reply,
+    StripeFailure,
+    api_error,
+    authentication_failed,
+    idempotency_conflict,
+    idempotency_mismatch,
+    invalid_request,
+    new_id,
+    rate_limited,
+    unrecognized_url,
+)
+from stripe_emulator.state import EmulatorState
+
+logger = logging.getLogger("stripe_emulator")
+
+#: Sent back in ``Stripe-Version`` when a request does not name a version.
+DEFAULT_API_VERSION = "2026-10-28.endive"
+
+_INTENT_PATH = re.compile(r"^/v1/payment_intents/([^/]+)$")
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """An HTTP request as the API sees it; header names are lower-case."""
+
+    method: str
+    path: str
+    query: str
+    body: bytes
+    headers: Mapping[str, str]
+
+
+def route(method: str, path: str) -> tuple[str, str | None] | None:
+    """The endpoint name and the object ID in the path, or None for an unknown route."""
+    if path == "/v1/payment_intents":
+        return {"POST": ("create", None), "GET": ("list", None)}.get(method)
+    match = _INTENT_PATH.match(path)
+    if match and method == "GET":
+        return "retrieve", match.group(1)
+    return None
+
+
+class StripeApi:
+    """Answers Stripe API requests from the emulator state.
+
+    ``wait(seconds)`` sleeps and returns False when the emulator is stopping (so a hung
+    request ends with the server instead of outliving it).
+    """
+
+    def __init__(self, state: EmulatorState, wait: Callable[[float], bool]) -> None:
+        self._state = state
+        self._wait = wait
+
+    def handle(self, request: ApiRequest) -> Reply:
+        """Answer one request (or tell the server to drop the connection)."""
+        request_id = new_id("req", 14)
+        try:
+            reply = self._handle(request, request_id)
+        except StripeFailure as failure:
+            reply = failure.reply()
+        if reply.drop:
+            return reply
+        headers = {
+            "Request-Id": request_id,
+            "Stripe-Version": request.headers.get("stripe-version", DEFAULT_API_VERSION),
+        }
+        key = request.headers.get("idempotency-key")
+        if key and request.method == "POST":
+            headers["Idempotency-Key"] = key
+        return reply.with_headers(headers)
+
+    def _handle(self, request: ApiRequest, request_id: str) -> Reply:
+        found = route(request.method, request.path)
+        if found is None:
+            self._state.count("unknown_route")
+            raise unrecognized_url(request.method, request.path)
+        endpoint, object_id = found
+        self._state.count(endpoint)
+        api_key = self._authenticate(request.headers)
+        if not self._state.admit():
+            self._state.count("rate_limited")
+            raise rate_limited(self._state.settings.rate_limit_should_retry)
+        encoded = (
+            request.query if request.method == "GET" else request.body.decode("utf-8", "replace")
+        )
+        try:
+            pairs = parse_pairs(encoded)
+            params = decode(pairs)
+        except StripeFailure:
+            self._state.count("invalid")
+            raise
+        # Stripe ignores idempotency keys on GET: reads are idempotent anyway.
+        key = request.headers.get("idempotency-key") if request.method == "POST" else None
+        key = key or None  # an empty header is no key
+        facts = _facts(endpoint, params, key)
+
+        drawn = self._state.before_execution(facts)
+        for kind in drawn.fired:
+            _log_fault(kind, facts)
+        if drawn.answer is not None:
+            return _fault_answer(drawn.answer)
+
+        invalid: StripeFailure | None = None
+        parsed: Any = None
+        try:
+            parsed = _validate(endpoint, params, key)
+        except StripeFailure as failure:
+            invalid = failure
+        lookup = Lookup("execute")
+        scope: Scope | None = None
+        if invalid is None and key is not None:
+            scope = (api_key, key)
+            lookup = self._state.claim(scope, fingerprint(request.method, request.path, pairs))
+            if lookup.verdict != "execute":
+                scope = None  # the key belongs to another request: never release it
+
+        try:
+            if not self._wait(drawn.delay_seconds) or drawn.drop_after_delay:
+                if drawn.drop_after_delay:
+                    self._state.count("faulted")
+                return DROP
+            if invalid is not None:
+                self._state.count("invalid")
+                raise invalid
+            if lookup.verdict != "execute":
+                return self._answer_for_key(lookup, key or "")
+            reply, after = self._execute(endpoint, parsed, object_id, facts, scope, request_id)
+        finally:
+            # A claim that did not reach execution saved nothing: free the key for a retry.
+            # (After execution the response is saved, and release() leaves it alone.)
+            self._state.release(scope)
+        if after is not None:
+            _log_fault(after.kind, facts)
+        if after is not None and after.kind == "drop_after_commit":
+            return DROP
+        return reply
+
+    def _authenticate(self, headers: Mapping[str, str]) -> str:
+        authorization = headers.get("authorization", "")
+        scheme, _, credentials = authorization.partition(" ")
+        api_key = credentials.strip() if scheme.lower() == "bearer" else ""
+        if scheme.lower() == "basic":
+            api_key = _basic_username(credentials.strip())
+        if api_key not in self._state.api_keys:
+            self._state.count("unauthorized")
+            raise authentication_failed(api_key)
+        return api_key
+
+    def _answer_for_key(self, lookup: Lookup, key: str) -> Reply:
+        if lookup.verdict == "replay":
+            assert lookup.response is not None
+            self._state.count("replayed")
+            return lookup.response.with_headers(
+                {"Idempotent-Replayed": "true", "Original-Request": lookup.original_request_id}
+            )
+        if lookup.verdict == "mismatch":
+            self._state.count("idempotency_error")
+            raise idempotency_mismatch(key)
+        self._state.count("conflict")
+        raise idempotency_conflict(key)
+
+    def _execute(
+        self,
+        endpoint: str,
+        parsed: Any,
+        object_id: str | None,
+        facts: RequestFacts,
+        scope: Scope | None,
+        request_id: str,
+    ) -> tuple[Reply, FaultRule | None]:
+        if endpoint == "create":
+            return self._state.create(parsed, facts, scope, request_id)
+        if endpoint == "list":
+            return self._state.list_page(parsed, facts)
+        assert object_id is not None
+        return self._state.retrieve(object_id, facts)
+
+
+def _validate(endpoint: str, params: dict[str, Any], key: str | None) -> Any:
+    """Parameter checks that run before execution (their 400s are never saved)."""
+    if key is not None and len(key) > MAX_KEY_LENGTH:
+        raise invalid_request(
+            f"Idempotency-Key is too long: {len(key)} characters, the maximum is {MAX_KEY_LENGTH}."
+        )
+    if endpoint == "create":
+        return payment_intents.parse_create(params)
+    if endpoint == "list":
+        return listing.parse_list(params)
+    return None
+
+
+def _facts(endpoint: str, params: dict[str, Any], key: str | None) -> RequestFacts:
+    metadata = params.get("metadata")
+    request_id = metadata.get("request_id") if isinstance(metadata, dict) else None
+    customer = params.get("customer")
+    return RequestFacts(
+        endpoint=endpoint,
+        request_id=request_id if isinstance(request_id, str) else None,
+        idempotency_key=key,
+        customer=customer if isinstance(customer, str) else None,
+    )
+
+
+def _log_fault(kind: str, facts: RequestFacts) -> None:
+    logger.info(
+        "fault injected: %s on %s (request_id=%s, idempotency_key=%s)",
+        kind,
+        facts.endpoint,
+        facts.request_id,
+        facts.idempotency_key,
+    )
+
+
+def _fault_answer(rule: FaultRule) -> Reply:
+    if rule.kind == "drop_before":
+        return DROP
+    if rule.kind == "rate_limit":
+        return rate_limited(bool(rule.stripe_should_retry)).reply()
+    return api_error(rule.status, rule.stripe_should_retry).reply()
+
+
+def _basic_username(credentials: str) -> str:
+    # ``curl -u sk_test_...:`` sends the key as the Basic user name.
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    return decoded.partition(":")[0]

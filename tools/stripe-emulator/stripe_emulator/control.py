@@ -1,0 +1,121 @@
+"""``EmulatorControl``: the control API from another process (urllib, no dependencies)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from typing import Any
+
+from stripe_emulator.faults import FaultRule
+
+
+class EmulatorControlError(RuntimeError):
+    """The control API refused a call (``status`` is its HTTP status)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
+
+
+class EmulatorControl:
+    """Programs a running emulator over HTTP: the methods of ``StripeEmulator``'s control.
+
+    ``url`` is the emulator's base URL (what ``python -m stripe_emulator`` prints).
+    """
+
+    def __init__(self, url: str, timeout: float = 10.0) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"not an HTTP URL: {url!r}")
+        self.url = url.rstrip("/")
+        self._timeout = timeout
+
+    def health(self) -> bool:
+        """True when the emulator answers."""
+        try:
+            return bool(self._call("GET", "health").get("ok"))
+        except (OSError, EmulatorControlError):
+            return False
+
+    def ledger(self) -> dict[str, Any]:
+        """Counts of PaymentIntents by request_id, requests and faults."""
+        return self._call("GET", "ledger")
+
+    def double_charges(self) -> list[str]:
+        """Request IDs with more than one succeeded PaymentIntent."""
+        return list(self.ledger()["double_charges"])
+
+    def payment_intents(self) -> list[dict[str, Any]]:
+        """Every PaymentIntent, oldest first."""
+        return list(self._call("GET", "payment_intents")["data"])
+
+    def reset(self, seed: int | None = None) -> None:
+        """Forget intents, keys, ledger and faults; clock and settings back to the start."""
+        self._call("POST", "reset", {} if seed is None else {"seed": seed})
+
+    def add_fault(self, rule: FaultRule | Mapping[str, Any]) -> str:
+        """Add a fault rule (a ``FaultRule`` or its dict form); returns its ID."""
+        document = rule.to_dict() if isinstance(rule, FaultRule) else dict(rule)
+        return str(self._call("POST", "faults", document)["id"])
+
+    def remove_fault(self, rule_id: str) -> bool:
+        """Remove one fault rule; False if there was none with that ID."""
+        try:
+            self._call("DELETE", f"faults/{rule_id}")
+        except EmulatorControlError as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
+
+    def clear_faults(self) -> None:
+        """Remove every fault rule."""
+        self._call("DELETE", "faults")
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The rules in force, each with ``id``, ``remaining`` and ``injected``."""
+        return list(self._call("GET", "faults")["data"])
+
+    def now(self) -> float:
+        """The emulator's clock, unix seconds."""
+        return float(self._call("GET", "clock")["now"])
+
+    def advance(self, seconds: float) -> float:
+        """Move the emulator's clock forward; returns the new time."""
+        return float(self._call("POST", "clock/advance", {"seconds": seconds})["now"])
+
+    def set_latency(self, ms: float, jitter_ms: float = 0.0) -> None:
+        """Delay every request by ``ms`` +/- ``jitter_ms``."""
+        self._call("POST", "latency", {"ms": ms, "jitter_ms": jitter_ms})
+
+    def set_rate_limit(
+        self, per_second: float | None, burst: float | None = None, should_retry: bool = False
+    ) -> None:
+        """Answer 429 above ``per_second`` (None: unlimited)."""
+        self._call(
+            "POST",
+            "rate_limit",
+            {"per_second": per_second, "burst": burst, "should_retry": should_retry},
+        )
+
+    def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
+            f"{self.url}/_emulator/{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+                return json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            raise EmulatorControlError(error.code, _message(error.read())) from error
+
+
+def _message(body: bytes) -> str:
+    try:
+        return str(json.loads(body)["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return body.decode(errors="replace")

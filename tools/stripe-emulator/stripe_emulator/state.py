@@ -1,0 +1,250 @@
+"""Everything the emulator remembers, behind one lock.
+
+PaymentIntents, saved idempotent responses, the ledger, the fault plan, the rate limiter
+and the clock change together (a create commits the intent, counts it and saves the key's
+response in one step), so one lock guards them all. It is never held while a request
+sleeps: the request path takes it for short steps only.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
+from typing import Any
+
+from stripe_emulator import listing, payment_intents
+from stripe_emulator.clock import Clock, SystemClock
+from stripe_emulator.faults import BeforeExecution, FaultPlan, FaultRule, RequestFacts
+from stripe_emulator.idempotency import IdempotencyStore, Lookup, Scope
+from stripe_emulator.ledger import Ledger
+from stripe_emulator.ratelimit import TokenBucket
+from stripe_emulator.responses import (
+    Reply,
+    StripeFailure,
+    api_error,
+    json_reply,
+    no_such,
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What ``reset`` goes back to: latency for every request, and the rate limit."""
+
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    rate_limit_per_second: float | None = None
+    rate_limit_burst: float | None = None
+    rate_limit_should_retry: bool = False
+    seed: int = 0
+
+
+class EmulatorState:
+    """The emulator's data and the operations on it, each atomic."""
+
+    def __init__(
+        self, api_keys: Collection[str], settings: Settings, clock: Clock | None = None
+    ) -> None:
+        self.api_keys = frozenset(api_keys)
+        self._initial = settings
+        self._clock: Clock = clock or SystemClock()
+        self._lock = threading.Lock()
+        self._intents: dict[str, dict[str, Any]] = {}  # in creation order
+        self._keys = IdempotencyStore()
+        self._ledger = Ledger()
+        self._plan = FaultPlan(settings.seed)
+        self._configure(settings)
+
+    def _configure(self, settings: Settings) -> None:
+        self.settings = settings
+        rate = settings.rate_limit_per_second
+        self._limiter = TokenBucket(rate, settings.rate_limit_burst) if rate else None
+
+    # -- the request path -------------------------------------------------------------
+
+    def count_connection(self) -> None:
+        """A client opened a TCP connection."""
+        with self._lock:
+            self._ledger.connections += 1
+
+    def count(self, counter: str) -> None:
+        """Count a request in the ledger (see ``ledger.REQUEST_COUNTERS``)."""
+        with self._lock:
+            self._ledger.count_request(counter)
+
+    def admit(self) -> bool:
+        """Take a token from the rate limiter; False means 429."""
+        with self._lock:
+            return self._limiter is None or self._limiter.take()
+
+    def before_execution(self, facts: RequestFacts) -> BeforeExecution:
+        """Draw the request's faults and add the default latency to its delay."""
+        with self._lock:
+            drawn = self._plan.before_execution(facts)
+            for kind in drawn.fired:
+                self._ledger.count_fault(kind)
+            if drawn.answer is not None:
+                self._ledger.count_request("faulted")
+                return drawn
+            latency = self._plan.jittered(self.settings.latency_ms, self.settings.jitter_ms)
+            return BeforeExecution(
+                None, drawn.delay_seconds + latency, drawn.drop_after_delay, drawn.fired
+            )
+
+    def claim(self, scope: Scope, fingerprint: str) -> Lookup:
+        """Look an idempotency key up; claims it when the request may execute."""
+        with self._lock:
+            return self._keys.begin(scope, fingerprint, self._clock.now())
+
+    def release(self, scope: Scope | None) -> None:
+        """Free a claimed key whose request ended before executing."""
+        if scope is not None:
+            with self._lock:
+                self._keys.release(scope)
+
+    def create(
+        self,
+        request: payment_intents.CreateRequest,
+        facts: RequestFacts,
+        scope: Scope | None,
+        request_id: str,
+    ) -> tuple[Reply, FaultRule | None]:
+        """Execute a create: commit the intent, count it, save the key's response."""
+
+        def work() -> Reply:
+            created = payment_intents.create(request, created=int(self._clock.now()))
+            intent = created.intent
+            self._intents[intent["id"]] = intent
+            self._ledger.record_intent(intent, declined=created.decline is not None)
+            if created.decline is not None:
+                return created.decline.reply()
+            return json_reply(intent)
+
+        return self._execute(work, facts, scope, request_id)
+
+    def retrieve(self, intent_id: str, facts: RequestFacts) -> tuple[Reply, FaultRule | None]:
+        """Execute a retrieve."""
+
+        def work() -> Reply:
+            intent = self._intents.get(intent_id)
+            if intent is None:
+                raise no_such("payment_intent", intent_id, param="intent", status=404)
+            return json_reply(intent)
+
+        return self._execute(work, facts, None, "")
+
+    def list_page(
+        self, query: listing.ListQuery, facts: RequestFacts
+    ) -> tuple[Reply, FaultRule | None]:
+        """Execute a list."""
+
+        def work() -> Reply:
+            newest_first = list(reversed(self._intents.values()))
+            return json_reply(listing.page(newest_first, query))
+
+        return self._execute(work, facts, None, "")
+
+    def _execute(
+        self,
+        work: Callable[[], Reply],
+        facts: RequestFacts,
+        scope: Scope | None,
+        request_id: str,
+    ) -> tuple[Reply, FaultRule | None]:
+        with self._lock:
+            try:
+                reply = work()
+            except StripeFailure as failure:
+                reply = failure.reply()
+            after = self._plan.after_execution(facts)
+            if after is not None:
+                self._ledger.count_fault(after.kind)
+                self._ledger.count_request("faulted")
+                if after.kind == "server_error_after":
+                    # The work is committed; the client only learns "500", and so does
+                    # every retry with this key, as Stripe documents.
+                    reply = api_error(after.status, after.stripe_should_retry).reply()
+            if scope is not None:
+                self._keys.save(scope, reply, request_id)
+            return reply, after
+
+    # -- control ----------------------------------------------------------------------
+
+    def add_fault(self, rule: FaultRule) -> str:
+        """Append a fault rule; returns its ID."""
+        with self._lock:
+            return self._plan.add(rule)
+
+    def remove_fault(self, rule_id: str) -> bool:
+        """Remove one fault rule."""
+        with self._lock:
+            return self._plan.remove(rule_id)
+
+    def clear_faults(self) -> None:
+        """Remove every fault rule."""
+        with self._lock:
+            self._plan.clear()
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The rules in force, with how often each fired."""
+        with self._lock:
+            return self._plan.describe()
+
+    def now(self) -> float:
+        """The emulator clock, unix seconds."""
+        with self._lock:
+            return self._clock.now()
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock forward; returns the new time."""
+        with self._lock:
+            self._clock.advance(seconds)
+            return self._clock.now()
+
+    def set_latency(self, ms: float, jitter_ms: float = 0.0) -> None:
+        """Delay every request by ``ms`` give or take ``jitter_ms``."""
+        if ms < 0 or jitter_ms < 0:
+            raise ValueError("latency cannot be negative")
+        with self._lock:
+            self._configure(replace(self.settings, latency_ms=ms, jitter_ms=jitter_ms))
+
+    def set_rate_limit(
+        self, per_second: float | None, burst: float | None = None, should_retry: bool = False
+    ) -> None:
+        """Answer 429 above ``per_second`` requests (None: unlimited)."""
+        if per_second is not None and per_second <= 0:
+            raise ValueError("the rate limit must be positive (or None for unlimited)")
+        with self._lock:
+            self._configure(
+                replace(
+                    self.settings,
+                    rate_limit_per_second=per_second,
+                    rate_limit_burst=burst,
+                    rate_limit_should_retry=should_retry,
+                )
+            )
+
+    def ledger(self) -> dict[str, Any]:
+        """A snapshot of the ledger, with the clock and the number of saved keys."""
+        with self._lock:
+            snapshot = self._ledger.snapshot()
+            snapshot["idempotency_keys"] = len(self._keys)
+            snapshot["now"] = self._clock.now()
+            return snapshot
+
+    def payment_intents(self) -> list[dict[str, Any]]:
+        """Every PaymentIntent, oldest first (copies)."""
+        with self._lock:
+            return copy.deepcopy(list(self._intents.values()))
+
+    def reset(self, seed: int | None = None) -> None:
+        """Forget everything and go back to the settings the emulator started with."""
+        with self._lock:
+            self._intents.clear()
+            self._keys.clear()
+            self._ledger = Ledger()
+            self._plan = FaultPlan(self._initial.seed if seed is None else seed)
+            self._clock.reset()
+            self._configure(self._initial)
