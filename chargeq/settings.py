@@ -16,7 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from charges.config import split_codes
+from charges.config import STRIPE_API_BASE, FunctionConfig
+from charges.contract import CURRENCY_PATTERN, STRIPE_MAX_AMOUNT, split_codes
 from charges.metric_names import MetricName
 
 __all__ = ["METRICS_NAMESPACE", "MetricName", "OutputName", "PipelineSettings", "SettingsError"]
@@ -65,7 +66,7 @@ class PipelineSettings(BaseModel):
 
     # The message contract's configurable limits.
     max_amount: int = Field(
-        1_000_000, ge=1, le=99_999_999, description="Largest amount in minor units."
+        1_000_000, ge=1, le=STRIPE_MAX_AMOUNT, description="Largest amount in minor units."
     )
     currencies: tuple[str, ...] = Field(("usd",), min_length=1, description="Allowed currencies.")
 
@@ -119,7 +120,7 @@ class PipelineSettings(BaseModel):
     @classmethod
     def _currency_codes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for code in value:
-            if not re.fullmatch(r"[a-z]{3}", code):
+            if not re.fullmatch(CURRENCY_PATTERN, code):
                 raise ValueError(f"{code!r} is not a lower-case ISO 4217 code such as 'usd'")
         return value
 
@@ -213,28 +214,34 @@ class PipelineSettings(BaseModel):
     def secret_name(self) -> str:
         return self.stripe_secret_name or self.default_secret_name
 
-    def function_environment(
-        self, *, table_name: str, dlq_url: str, secret_name: str
-    ) -> dict[str, str]:
-        """The charge function's environment, given the names of its resources.
+    def function_config(
+        self,
+        *,
+        table_name: str,
+        dlq_url: str,
+        secret_name: str,
+        stripe_api_base: str = STRIPE_API_BASE,
+    ) -> FunctionConfig:
+        """The charge function's settings, given the names of its resources.
 
-        The stack passes CloudFormation tokens, the local runtime passes real names; the
-        function parses these back with ``charges.config.FunctionConfig``.
+        The stack passes CloudFormation tokens, the local runtime real names and the
+        emulator's URL; either writes ``to_environment()`` into the function's environment.
         """
-        return {
-            "POWERTOOLS_SERVICE_NAME": self.resource_prefix,
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": "INFO",
-            "IDEMPOTENCY_TABLE_NAME": table_name,
-            "IDEMPOTENCY_EXPIRY_SECONDS": str(self.idempotency_expiry_seconds),
-            "DLQ_URL": dlq_url,
-            "STRIPE_SECRET_NAME": secret_name,
-            "MAX_AMOUNT": str(self.max_amount),
-            "CURRENCIES": ",".join(self.currencies),
-            "MAX_RECEIVE_COUNT": str(self.max_receive_count),
-            "RECORDS_IN_FLIGHT": str(self.records_in_flight),
-            "STRIPE_TIMEOUT_SECONDS": str(self.stripe_timeout_seconds),
-        }
+        return FunctionConfig(
+            service_name=self.resource_prefix,
+            metrics_namespace=METRICS_NAMESPACE,
+            log_level="INFO",
+            idempotency_table_name=table_name,
+            idempotency_expiry_seconds=self.idempotency_expiry_seconds,
+            dlq_url=dlq_url,
+            stripe_secret_name=secret_name,
+            max_amount=self.max_amount,
+            currencies=frozenset(self.currencies),
+            max_receive_count=self.max_receive_count,
+            records_in_flight=self.records_in_flight,
+            stripe_timeout_seconds=self.stripe_timeout_seconds,
+            stripe_api_base=stripe_api_base,
+        )
 
     @classmethod
     def from_context(cls, context: dict[str, Any]) -> PipelineSettings:

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from charges.claims import record_key
+from charges.claims import RecordAttribute, record_key
 
 
 @dataclass(frozen=True)
@@ -27,22 +27,26 @@ class RequestStatus:
 def read_status(dynamodb: Any, table_name: str, request_id: str) -> RequestStatus:
     """Look the request up by the same key Powertools writes (a consistent read)."""
     item = dynamodb.get_item(
-        TableName=table_name, Key={"id": {"S": record_key(request_id)}}, ConsistentRead=True
+        TableName=table_name,
+        Key={RecordAttribute.KEY: {"S": record_key(request_id)}},
+        ConsistentRead=True,
     ).get("Item")
     if not item:
         return RequestStatus(request_id, "not_found")
-    expires_at = int(item["expiration"]["N"]) if "expiration" in item else None
+    expiry = item.get(RecordAttribute.EXPIRY)
+    expires_at = int(expiry["N"]) if expiry else None
     if expires_at is not None and expires_at < time.time():
         # TTL deletion lags; an expired record no longer protects anything.
         return RequestStatus(request_id, "not_found", expires_at=expires_at)
-    status = item.get("status", {}).get("S", "")
+    status = item.get(RecordAttribute.STATUS, {}).get("S", "")
     if status == "INPROGRESS":
-        until = item.get("in_progress_expiration", {}).get("N")
+        until = item.get(RecordAttribute.IN_PROGRESS_EXPIRY, {}).get("N")
         return RequestStatus(
             request_id,
             "in_progress",
             expires_at=expires_at,
             in_progress_until_ms=int(until) if until else None,
         )
-    result = json.loads(item["data"]["S"]) if "data" in item else {}
+    data = item.get(RecordAttribute.DATA)
+    result = json.loads(data["S"]) if data else {}
     return RequestStatus(request_id, str(result.get("outcome", status.lower())), result, expires_at)

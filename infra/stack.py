@@ -48,11 +48,11 @@ class ChargeQueueStack(Stack):
             "Charge",
             settings=settings,
             queue=self.queues.queue,
-            environment=settings.function_environment(
+            environment=settings.function_config(
                 table_name=self.idempotency.table.table_name,
                 dlq_url=self.queues.dead_letter_queue.queue_url,
                 secret_name=self.stripe_secret.secret_name,
-            ),
+            ).to_environment(),
         )
         function = self.charge.function
         # The event source already granted consume on the queue (with kms:Decrypt).

@@ -95,10 +95,9 @@ def build_pipeline(
 ) -> Pipeline:
     """Create the resources in moto (already mocked) and the function's dependencies."""
     resources = provision(session, settings, stripe_api_key=stripe_api_key)
-    environment = resources.function_environment(settings) | {
-        "STRIPE_API_BASE": stripe_url,
-        "STRIPE_TIMEOUT_SECONDS": "2",
-    }
+    config = resources.function_config(settings, stripe_url)
+    # The function reads its settings back from the environment it is given.
+    environment = config.model_copy(update={"stripe_timeout_seconds": 2.0}).to_environment()
     deps = Dependencies.build(FunctionConfig.from_environment(environment), session)
     sqs = session.client("sqs")
     return Pipeline(

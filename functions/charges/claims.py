@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -31,28 +31,29 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import (
 
 from charges.contract import ChargeRequest
 from charges.delivery import Delivery
-from charges.outcomes import ChargeResult
+from charges.outcomes import ChargeResult, mark_replayed
 from charges.payments import PaymentGateway
 
 #: Pinned record-key prefix. Powertools would otherwise derive it from the module and
 #: function name, and a rename would silently stop old records from protecting retries.
 KEY_PREFIX = "chargeq.charge.v1"
 
+
+class RecordAttribute:
+    """The idempotency table's attribute names, passed to Powertools explicitly so the stack
+    (key, TTL), the local runtime and ``chargeq status`` read the same names it writes."""
+
+    KEY = "id"
+    EXPIRY = "expiration"  # epoch seconds; the table's TTL attribute
+    IN_PROGRESS_EXPIRY = "in_progress_expiration"  # epoch milliseconds
+    STATUS = "status"
+    DATA = "data"
+    VALIDATION = "validation"
+
+
 #: The fields that must match when a request_id is seen again; any difference is a
 #: payload conflict (poison), never a silent replay of another charge's result.
 PAYLOAD_FIELDS = "[customer, amount, currency, payment_method]"
-
-
-@dataclass
-class Attempt:
-    """One try at a request: the delivery it came with, and whether the charge ran.
-
-    Powertools hashes only ``request``; this rides along unhashed. ``ran`` stays False
-    when the stored result was returned instead (a suppressed duplicate).
-    """
-
-    delivery: Delivery | None = None
-    ran: bool = field(default=False)
 
 
 ChargeOnce = Callable[..., ChargeResult]
@@ -75,6 +76,22 @@ def idempotency_config(expires_after_seconds: int) -> IdempotencyConfig:
         payload_validation_jmespath=PAYLOAD_FIELDS,
         raise_on_no_idempotency_key=True,
         expires_after_seconds=expires_after_seconds,
+        # Tells a replayed result from a fresh one (a suppressed duplicate, counted apart).
+        response_hook=mark_replayed,
+    )
+
+
+def persistence_layer(table_name: str, dynamodb_client: Any) -> DynamoDBPersistenceLayer:
+    """Powertools' DynamoDB persistence layer on ``table_name``, with the attribute names."""
+    return DynamoDBPersistenceLayer(
+        table_name=table_name,
+        boto3_client=dynamodb_client,
+        key_attr=RecordAttribute.KEY,
+        expiry_attr=RecordAttribute.EXPIRY,
+        in_progress_expiry_attr=RecordAttribute.IN_PROGRESS_EXPIRY,
+        status_attr=RecordAttribute.STATUS,
+        data_attr=RecordAttribute.DATA,
+        validation_key_attr=RecordAttribute.VALIDATION,
     )
 
 
@@ -83,7 +100,7 @@ def make_charge_once(
     persistence: DynamoDBPersistenceLayer,
     config: IdempotencyConfig,
 ) -> ChargeOnce:
-    """Build ``charge_once(request=..., attempt=...)`` over the given collaborators.
+    """Build ``charge_once(request=..., delivery=...)`` over the given collaborators.
 
     The decorator is applied here rather than at import so the table and the Stripe client
     are built by the caller once per container, and tests can pass their own.
@@ -96,8 +113,8 @@ def make_charge_once(
         output_serializer=PydanticSerializer(ChargeResult),
         key_prefix=KEY_PREFIX,
     )
-    def charge_once(*, request: ChargeRequest, attempt: Attempt) -> ChargeResult:
-        attempt.ran = True
-        return gateway.charge(request, attempt.delivery)
+    def charge_once(*, request: ChargeRequest, delivery: Delivery) -> ChargeResult:
+        # Powertools hashes ``request`` only; ``delivery`` rides along unhashed.
+        return gateway.charge(request, delivery)
 
     return charge_once

@@ -40,6 +40,16 @@ RequestId = Annotated[
 MetadataKey = Annotated[StrictStr, Field(min_length=1, max_length=40, pattern=r"^[^\[\]]+$")]
 _LONG_DIGIT_RUN = re.compile(r"\d{12,}")
 
+#: A currency as Stripe names it: a lower-case ISO 4217 code.
+CURRENCY_PATTERN = r"^[a-z]{3}$"
+
+
+def split_codes(value: str) -> list[str]:
+    """``"usd, eur"`` as ``["usd", "eur"]``: how a list of currencies travels as one string
+    (an environment variable, a ``cdk -c`` option)."""
+    return [code.strip() for code in value.split(",") if code.strip()]
+
+
 MetadataValue = Annotated[StrictStr, Field(max_length=500)]
 
 
@@ -69,7 +79,7 @@ class ChargeRequest(BaseModel):
         "sets a lower maximum (default 1,000,000).",
     )
     currency: StrictStr = Field(
-        pattern=r"^[a-z]{3}$",
+        pattern=CURRENCY_PATTERN,
         description="Lower-case ISO 4217 code from the deployment's allow-list (default usd).",
     )
     payment_method: StrictStr | None = Field(

@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
-from charges.claims import ChargeOnce, idempotency_config, make_charge_once
+from charges.claims import ChargeOnce, idempotency_config, make_charge_once, persistence_layer
 from charges.config import FunctionConfig
 from charges.dead_letters import DeadLetterQueue
 from charges.observability import record_stripe_latency
@@ -71,9 +71,9 @@ class Dependencies:
                 if config.records_in_flight > 1
                 else None
             ),
-            _persistence=DynamoDBPersistenceLayer(
-                table_name=config.idempotency_table_name,
-                boto3_client=session.client("dynamodb", config=_AWS_CLIENT_CONFIG),
+            _persistence=persistence_layer(
+                config.idempotency_table_name,
+                session.client("dynamodb", config=_AWS_CLIENT_CONFIG),
             ),
             _secrets=SecretsProvider(
                 boto3_client=session.client("secretsmanager", config=_AWS_CLIENT_CONFIG)

@@ -1,6 +1,7 @@
-"""What can become of a charge request, and which errors mean which outcome.
+"""What can become of a charge request, and what the function then does: the outcome policy.
 
-A record ends one of four ways, decided here and nowhere else:
+A record ends one of four ways, decided here and nowhere else (what is counted, logged,
+dead-lettered or handed back to SQS):
 
 - **charged** and **declined** are final results. They are returned (not raised) by the
   payment step, so Powertools stores them and every redelivery gets the stored result back.
@@ -13,15 +14,20 @@ A record ends one of four ways, decided here and nowhere else:
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Protocol
 
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyKeyError,
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
-from pydantic import BaseModel, ConfigDict
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from pydantic import BaseModel, ConfigDict, Field
+
+from charges.metric_names import MetricName
+from charges.observability import count, logger
 
 
 class Reason(StrEnum):
@@ -87,6 +93,15 @@ class ChargeResult(BaseModel):
     currency: str
     error_code: str | None = None
     decline_code: str | None = None
+    #: True when Powertools returned the stored result instead of charging (a suppressed
+    #: duplicate). Set by ``mark_replayed``; never stored.
+    replayed: bool = Field(False, exclude=True)
+
+
+def mark_replayed(response: ChargeResult, idempotent_data: DataRecord) -> ChargeResult:
+    """Powertools' ``response_hook``: called only when a stored result is returned."""
+    del idempotent_data  # the stored record; the result says all we need
+    return response.model_copy(update={"replayed": True})
 
 
 def classify(error: Exception) -> PoisonMessage | TransientFailure | None:
@@ -110,3 +125,86 @@ def classify(error: Exception) -> PoisonMessage | TransientFailure | None:
     if isinstance(error, IdempotencyPersistenceLayerError):
         return TransientFailure(Reason.IDEMPOTENCY_STORE, type(error).__name__)
     return None
+
+
+class DeadLetters(Protocol):
+    """Where poison goes (``charges.dead_letters.DeadLetterQueue``)."""
+
+    def send(self, record: SQSRecord, failure: PoisonMessage | TransientFailure) -> None: ...
+
+
+def report(result: ChargeResult) -> None:
+    """Log and count a final result; a replayed one is a suppressed duplicate."""
+    if result.replayed:
+        count(MetricName.DUPLICATE_SUPPRESSED)
+    elif result.outcome == "charged":
+        count(MetricName.SUCCEEDED)
+    else:
+        count(MetricName.DECLINED)
+    logger.info(
+        "charge " + ("replayed" if result.replayed else result.outcome),
+        request_id=result.request_id,
+        outcome=result.outcome,
+        payment_intent_id=result.payment_intent_id,
+        status=result.status,
+        error_code=result.error_code,
+        decline_code=result.decline_code,
+    )
+
+
+def settle_failure(
+    record: SQSRecord, error: Exception, dead_letters: DeadLetters, max_receive_count: int
+) -> None:
+    """Dead-letter poison at once; re-raise a transient failure unless deliveries ran out.
+
+    Raises ``TransientFailure`` to have SQS deliver the record again (also when the DLQ
+    itself cannot be reached: the record is never dropped).
+    """
+    failure = classify(error)
+    if failure is None:
+        # Retrying an unknown error is safe (the claim and the Stripe key hold); losing
+        # the message is not.
+        logger.exception("unexpected error, will retry", message_id=record.message_id)
+        failure = TransientFailure(Reason.UNEXPECTED_ERROR, type(error).__name__)
+    if isinstance(failure, PoisonMessage):
+        count(MetricName.POISON)
+        if failure.reason is Reason.PAYLOAD_CONFLICT:
+            count(MetricName.PAYLOAD_CONFLICT)
+        dead_letter(record, failure, dead_letters)
+        return
+    count(MetricName.TRANSIENT_FAILURE)
+    if failure.reason is Reason.STRIPE_RATE_LIMITED:
+        count(MetricName.STRIPE_RATE_LIMITED)
+    receive_count = int(record.attributes.approximate_receive_count)
+    if receive_count >= max_receive_count:
+        # The redrive policy would move it on the next receive, without a reason.
+        exhausted = TransientFailure(
+            Reason.RETRIES_EXHAUSTED, f"{failure.reason}: {failure.detail}"
+        )
+        dead_letter(record, exhausted, dead_letters)
+        return
+    logger.warning(
+        "transient failure, SQS will deliver again",
+        message_id=record.message_id,
+        reason=str(failure.reason),
+        detail=failure.detail,
+        receive_count=receive_count,
+    )
+    raise failure
+
+
+def dead_letter(
+    record: SQSRecord, failure: PoisonMessage | TransientFailure, dead_letters: DeadLetters
+) -> None:
+    """Send to the DLQ; if that fails, fail the record so SQS keeps it."""
+    try:
+        dead_letters.send(record, failure)
+    except Exception as error:
+        logger.exception("could not dead-letter, will retry", message_id=record.message_id)
+        raise TransientFailure(Reason.DLQ_UNAVAILABLE, type(error).__name__) from error
+    logger.warning(
+        "dead-lettered",
+        message_id=record.message_id,
+        reason=str(failure.reason),
+        detail=failure.detail,
+    )

@@ -63,7 +63,7 @@ class StripeGateway:
         api_key: str,
         *,
         api_base: str | None = None,
-        timeout_seconds: float = 6.0,
+        timeout_seconds: float,
         max_network_retries: int = 2,
         on_latency: Callable[[float], None] | None = None,
     ) -> None:

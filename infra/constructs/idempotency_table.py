@@ -9,6 +9,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from chargeq.settings import PipelineSettings
+from charges.claims import RecordAttribute
 
 #: Exactly what Powertools' DynamoDBPersistenceLayer calls: claim (PutItem, conditional),
 #: read a claimed record (GetItem), record the result (UpdateItem), release a claim after a
@@ -39,9 +40,11 @@ class IdempotencyTable(Construct):
             self,
             "Table",
             table_name=settings.table_name,
-            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            partition_key=dynamodb.Attribute(
+                name=RecordAttribute.KEY, type=dynamodb.AttributeType.STRING
+            ),
             # Powertools writes the expiry here; DynamoDB deletes the record after it.
-            time_to_live_attribute="expiration",
+            time_to_live_attribute=RecordAttribute.EXPIRY,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True

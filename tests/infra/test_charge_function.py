@@ -38,9 +38,9 @@ def test_function_environment_is_the_settings_environment(
 ) -> None:
     table = logical_id(template, "AWS::DynamoDB::Table", TableName=settings.table_name)
     dlq = logical_id(template, "AWS::SQS::Queue", QueueName=settings.dlq_name)
-    expected: dict[str, Any] = settings.function_environment(
+    expected: dict[str, Any] = settings.function_config(
         table_name="TABLE", dlq_url="DLQ", secret_name=settings.secret_name
-    )
+    ).to_environment()
     expected |= {"IDEMPOTENCY_TABLE_NAME": {"Ref": table}, "DLQ_URL": {"Ref": dlq}}
     assert function_properties(template)["Environment"]["Variables"] == expected
 

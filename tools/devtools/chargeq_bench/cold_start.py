@@ -48,7 +48,7 @@ from charges.dependencies import Dependencies
 from charges.payments import StripeGateway
 print(time.perf_counter() - _t)
 Dependencies.build(FunctionConfig.from_environment())
-StripeGateway("sk_test_bench", api_base="http://127.0.0.1:9")
+StripeGateway("sk_test_bench", api_base="http://127.0.0.1:9", timeout_seconds=6.0)
 """
 _BASELINE = "import boto3, stripe\nprint(time.perf_counter() - _t)\n"
 #: What the design requires, imported in the handler's order (Powertools' batch before
@@ -74,11 +74,13 @@ def measure_cold_start(repeats: int = COLD_START_REPEATS) -> ColdStart:
     environment = (
         dict(os.environ)
         | LOCAL_AWS_ENVIRONMENT
-        | PipelineSettings().function_environment(
+        | PipelineSettings()
+        .function_config(
             table_name="bench",
             dlq_url="http://127.0.0.1:9/queue/dlq",
             secret_name="bench",  # noqa: S106 - a name, not a secret
         )
+        .to_environment()
     )
     snippets = {"handler": _HANDLER_INIT, "baseline": _BASELINE, "libraries": _LIBRARIES}
     samples: dict[str, list[float]] = {label: [] for label in [*snippets, "import"]}

@@ -14,6 +14,8 @@ import boto3
 
 from chargeq.deployment import queue_arn
 from chargeq.settings import PipelineSettings
+from charges.claims import RecordAttribute
+from charges.config import FunctionConfig
 
 
 @dataclass(frozen=True)
@@ -27,10 +29,13 @@ class Resources:
     table_name: str
     secret_name: str
 
-    def function_environment(self, settings: PipelineSettings) -> dict[str, str]:
-        """The charge function's environment for these resources."""
-        return settings.function_environment(
-            table_name=self.table_name, dlq_url=self.dlq_url, secret_name=self.secret_name
+    def function_config(self, settings: PipelineSettings, stripe_api_base: str) -> FunctionConfig:
+        """The charge function's settings for these resources and this Stripe."""
+        return settings.function_config(
+            table_name=self.table_name,
+            dlq_url=self.dlq_url,
+            secret_name=self.secret_name,
+            stripe_api_base=stripe_api_base,
         )
 
 
@@ -77,8 +82,8 @@ def _create_table(dynamodb: Any, name: str) -> None:
     try:
         dynamodb.create_table(
             TableName=name,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": RecordAttribute.KEY, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": RecordAttribute.KEY, "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
     except dynamodb.exceptions.ResourceInUseException:
@@ -86,7 +91,7 @@ def _create_table(dynamodb: Any, name: str) -> None:
     dynamodb.get_waiter("table_exists").wait(TableName=name)
     dynamodb.update_time_to_live(
         TableName=name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": RecordAttribute.EXPIRY},
     )
 
 

@@ -67,14 +67,8 @@ class LocalStack:
         return self.session.client(service, endpoint_url=self.moto_url)
 
     def function_environment(self) -> dict[str, str]:
-        return (
-            self.resources.function_environment(self.settings)
-            | LOCAL_AWS_ENVIRONMENT
-            | {
-                "AWS_ENDPOINT_URL": self.moto_url,
-                "STRIPE_API_BASE": self.stripe_url,
-            }
-        )
+        config = self.resources.function_config(self.settings, self.stripe_url)
+        return config.to_environment() | LOCAL_AWS_ENVIRONMENT | {"AWS_ENDPOINT_URL": self.moto_url}
 
     def workers(
         self, environment: dict[str, str] | None = None, handler: str = DEFAULT_HANDLER
