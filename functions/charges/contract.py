@@ -17,9 +17,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    StrictInt,
     StrictStr,
     ValidationError,
     field_validator,
@@ -34,14 +34,53 @@ CONTRACT_VERSION = 1
 STRIPE_MAX_AMOUNT = 99_999_999
 METADATA_MAX_KEYS = 50
 
+# Patterns end in ``$(?!\n)``: in Python's ``re`` (the model's engine, and the one most
+# Python JSON Schema validators use) a bare ``$`` also matches before a trailing newline,
+# which ECMA-262 (JSON Schema's regex dialect) does not; the lookahead makes every engine
+# read the pattern the same way.
+END = r"$(?!\n)"
+
 RequestId = Annotated[
-    StrictStr, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_\-:.]+$")
+    StrictStr, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_\-:.]+" + END)
 ]
 MetadataKey = Annotated[StrictStr, Field(min_length=1, max_length=40, pattern=r"^[^\[\]]+$")]
+MetadataValue = Annotated[StrictStr, Field(max_length=500)]
 _LONG_DIGIT_RUN = re.compile(r"\d{12,}")
 
 #: A currency as Stripe names it: a lower-case ISO 4217 code.
-CURRENCY_PATTERN = r"^[a-z]{3}$"
+CURRENCY_PATTERN = r"^[a-z]{3}" + END
+
+
+def _whole_number(value: object) -> object:
+    """JSON Schema's ``integer``: any number with a zero fractional part (``1500.0``
+    included, per JSON Schema 2020-12 validation, section 6.1.1), never a boolean or string."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be an integer")
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+
+#: The metadata object as JSON Schema states it: pydantic would publish the key rules as
+#: ``patternProperties``, which lets keys that break them through. A property test holds
+#: this and the model to the same documents.
+_METADATA_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "object",
+            "maxProperties": 49,
+            "propertyNames": {"minLength": 1, "maxLength": 40, "pattern": r"^[^\[\]]+$"},
+            "additionalProperties": {"type": "string", "maxLength": 500},
+            "not": {"required": ["request_id"]},
+        },
+        {"type": "null"},
+    ],
+    "default": None,
+}
 
 
 def split_codes(value: str) -> list[str]:
@@ -50,29 +89,29 @@ def split_codes(value: str) -> list[str]:
     return [code.strip() for code in value.split(",") if code.strip()]
 
 
-MetadataValue = Annotated[StrictStr, Field(max_length=500)]
-
-
 class ChargeRequest(BaseModel):
     """One charge a producer asks for. ``request_id`` is the idempotency key end to end."""
 
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
+        regex_engine="python-re",  # for the ``(?!\n)`` lookahead of END
         title="ChargeRequest",
         json_schema_extra={"$id": "urn:chargeq:charge-request:v1"},
     )
 
-    version: Literal[1] = Field(description="Contract version; always 1.")
+    version: Annotated[Literal[1], BeforeValidator(_whole_number)] = Field(
+        description="Contract version; always 1."
+    )
     request_id: RequestId = Field(
         description="The producer's unique ID for this charge: 1-200 characters of letters, "
         "digits and _-:. It deduplicates the charge end to end; never reuse it for another "
         "charge."
     )
     customer: StrictStr = Field(
-        pattern=r"^cus_[A-Za-z0-9_]+$", max_length=255, description="Stripe customer ID."
+        pattern=r"^cus_[A-Za-z0-9_]+" + END, max_length=255, description="Stripe customer ID."
     )
-    amount: StrictInt = Field(
+    amount: WholeNumber = Field(
         ge=1,
         le=STRIPE_MAX_AMOUNT,
         description="Amount in the currency's minor unit (cents for usd). The deployment "
@@ -84,7 +123,7 @@ class ChargeRequest(BaseModel):
     )
     payment_method: StrictStr | None = Field(
         None,
-        pattern=r"^pm_[A-Za-z0-9_]+$",
+        pattern=r"^pm_[A-Za-z0-9_]+" + END,
         max_length=255,
         description="Stripe PaymentMethod ID; when absent the customer's default is charged.",
     )
@@ -93,6 +132,7 @@ class ChargeRequest(BaseModel):
         None,
         max_length=METADATA_MAX_KEYS - 1,  # one key is reserved for request_id
         description="Copied to the PaymentIntent's metadata; the key request_id is reserved.",
+        json_schema_extra=_METADATA_SCHEMA,
     )
 
     @field_validator("metadata")
