@@ -13,9 +13,13 @@ from constructs import Construct
 from chargeq.settings import PipelineSettings
 from infra.bundling import function_code
 
-#: The newest Python runtime in aws-cdk-lib 2.275; pip finds aarch64 wheels of every pinned
-#: requirement for it (pydantic-core is the only compiled one).
-RUNTIME = lambda_.Runtime.PYTHON_3_14
+#: Python 3.13: supported by Lambda until 30 June 2029, and the newest version the
+#: project's machines have (through pyenv), so the bundle they build ships bytecode without
+#: a download (infra.interpreters). 3.11, the machines' default, reached its Lambda
+#: deprecation on 30 June 2026 (docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html).
+#: pip finds aarch64 wheels of every pinned requirement for it (pydantic-core is the only
+#: compiled one).
+RUNTIME = lambda_.Runtime.PYTHON_3_13
 #: Graviton: cheaper per GB-second, and the function waits on Stripe more than it computes.
 ARCHITECTURE = lambda_.Architecture.ARM_64
 HANDLER = "charges.handler.lambda_handler"
@@ -66,6 +70,15 @@ class ChargeFunction(Construct):
             environment=environment,
             log_group=self.log_group,
             role=self.role,
+        )
+        Validations.of(self.function).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-L1",
+                reason="python3.13, not the newest python3.14: Lambda supports it until 30 June "
+                "2029, and the project's machines have a 3.13 interpreter, so the bundle they "
+                "build carries bytecode (a 2.4x faster handler import on a cold start) without "
+                "downloading one (see RUNTIME).",
+            )
         )
         self.log_group.grant_write(self.function)
         self.function.add_event_source(

@@ -16,14 +16,14 @@ def function_properties(template: Template) -> dict[str, Any]:
     return dict(function["Properties"])
 
 
-def test_function_runs_python_3_14_on_arm64_with_active_tracing(
+def test_function_runs_python_3_13_on_arm64_with_active_tracing(
     template: Template, settings: PipelineSettings
 ) -> None:
     template.has_resource_properties(
         "AWS::Lambda::Function",
         {
             "FunctionName": settings.function_name,
-            "Runtime": "python3.14",
+            "Runtime": "python3.13",
             "Architectures": ["arm64"],
             "Handler": "charges.handler.lambda_handler",
             "Timeout": settings.function_timeout_seconds,
