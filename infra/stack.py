@@ -40,11 +40,12 @@ class ChargeQueueStack(Stack):
         key = PipelineKey(self, "Encryption", settings=settings).key
         self.queues = ChargeQueues(self, "Queues", settings=settings, key=key)
         self.idempotency = IdempotencyTable(self, "Idempotency", settings=settings, key=key)
-        self.stripe_secret = StripeSecret(self, "StripeSecret", settings=settings)
+        self.stripe_secret = StripeSecret(self, "StripeSecret", settings=settings, key=key)
         self.charge = ChargeFunction(
             self,
             "Charge",
             settings=settings,
+            key=key,
             queue=self.queues.queue,
             environment=settings.function_config(
                 table_name=self.idempotency.table.table_name,
