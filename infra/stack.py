@@ -12,12 +12,10 @@ from constructs import Construct
 
 from chargeq.settings import OutputName, PipelineSettings
 from infra.constructs.alarm_topic import AlarmTopic
-from infra.constructs.alarms import PipelineAlarms
 from infra.constructs.charge_function import ChargeFunction
-from infra.constructs.dashboard import PipelineDashboard
 from infra.constructs.encryption import PipelineKey
 from infra.constructs.idempotency_table import IdempotencyTable
-from infra.constructs.metrics import PipelineMetrics
+from infra.constructs.monitoring import PipelineMonitoring
 from infra.constructs.queues import ChargeQueues
 from infra.constructs.stripe_secret import StripeSecret
 
@@ -42,11 +40,12 @@ class ChargeQueueStack(Stack):
         key = PipelineKey(self, "Encryption", settings=settings).key
         self.queues = ChargeQueues(self, "Queues", settings=settings, key=key)
         self.idempotency = IdempotencyTable(self, "Idempotency", settings=settings, key=key)
-        self.stripe_secret = StripeSecret(self, "StripeSecret", settings=settings)
+        self.stripe_secret = StripeSecret(self, "StripeSecret", settings=settings, key=key)
         self.charge = ChargeFunction(
             self,
             "Charge",
             settings=settings,
+            key=key,
             queue=self.queues.queue,
             environment=settings.function_config(
                 table_name=self.idempotency.table.table_name,
@@ -62,22 +61,16 @@ class ChargeQueueStack(Stack):
         # No cloudwatch:PutMetricData: Powertools writes metrics as EMF log lines, which
         # CloudWatch turns into metrics from the log group the function already writes.
 
-        metrics = PipelineMetrics(
+        self.alarm_topic = AlarmTopic(self, "AlarmTopic", settings=settings, key=key)
+        self.monitoring = PipelineMonitoring(
+            self,
+            "Monitoring",
             settings=settings,
             queue=self.queues.queue,
             dead_letter_queue=self.queues.dead_letter_queue,
             function=function,
-        )
-        self.alarm_topic = AlarmTopic(self, "AlarmTopic", settings=settings, key=key)
-        self.alarms = PipelineAlarms(
-            self, "Alarms", settings=settings, metrics=metrics, topic=self.alarm_topic.topic
-        )
-        self.dashboard = PipelineDashboard(
-            self,
-            "Dashboard",
-            settings=settings,
-            metrics=metrics,
-            alarms=self.alarms.alarms.values(),
+            table=self.idempotency.table,
+            topic=self.alarm_topic.topic,
         )
         self._outputs()
 
@@ -94,7 +87,7 @@ class ChargeQueueStack(Stack):
             OutputName.FUNCTION_NAME: self.charge.function.function_name,
             OutputName.SECRET_NAME: self.stripe_secret.secret_name,
             OutputName.ALARM_TOPIC_ARN: self.alarm_topic.topic.topic_arn,
-            OutputName.DASHBOARD_NAME: self.dashboard.dashboard_name,
+            OutputName.DASHBOARD_NAME: self.monitoring.dashboard_name,
         }
         for key, value in outputs.items():
             CfnOutput(self, key, key=key, value=value)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import boto3
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chargeq.settings import PipelineSettings
 from chargeq_local.context import LocalLambdaContext
@@ -40,7 +41,9 @@ class Pipeline:
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         context = LocalLambdaContext(timeout_seconds=self.function_timeout_seconds)
-        return handle_batch(event, context, self.deps)
+        # LambdaContext is a concrete class, not a protocol: the local one has every
+        # attribute Powertools reads, with a real deadline.
+        return handle_batch(event, cast(LambdaContext, context), self.deps)
 
     def run_batch(self) -> BatchReport:
         """One invocation on up to ten records; failures become visible again at once."""

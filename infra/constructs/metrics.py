@@ -1,19 +1,15 @@
-"""The pipeline's CloudWatch metrics, defined once for the alarms and the dashboard.
+"""The function's own CloudWatch metrics, defined once for the alarms and the dashboard.
 
-Metrics carry no labels: an alarm on a labelled metric is rendered as a metric-math
-query, which reads worse in the console; the dashboard labels its copies.
-
-The function's own metrics are Powertools EMF metrics in ``METRICS_NAMESPACE`` with the
-default dimension ``service`` (= ``settings.resource_prefix``); the rest are the metrics
-SQS and Lambda publish for the queues and the function.
+They are Powertools EMF metrics in ``METRICS_NAMESPACE`` with the default dimension
+``service`` (= ``settings.resource_prefix``). The metrics SQS, Lambda and DynamoDB publish
+for the queues, the function and the table come from cdk-monitoring-constructs
+(``infra.constructs.monitoring``).
 """
 
 from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sqs as sqs
 
 from chargeq.settings import METRICS_NAMESPACE, MetricName, PipelineSettings
 
@@ -22,30 +18,25 @@ from chargeq.settings import METRICS_NAMESPACE, MetricName, PipelineSettings
 PERIOD = Duration.minutes(5)
 
 
-class PipelineMetrics:
-    """Named metrics of one deployment; every method returns a new metric object."""
+class FunctionMetrics:
+    """Named metrics of one deployment's function; every method returns a new object."""
 
-    def __init__(
-        self,
-        *,
-        settings: PipelineSettings,
-        queue: sqs.IQueue,
-        dead_letter_queue: sqs.IQueue,
-        function: lambda_.IFunction,
-    ) -> None:
+    def __init__(self, settings: PipelineSettings) -> None:
         self._settings = settings
-        self._queue = queue
-        self._dead_letter_queue = dead_letter_queue
-        self._function = function
 
-    def custom(self, name: str, *, statistic: str = "Sum") -> cloudwatch.Metric:
-        """One of the function's own metrics (``MetricName``)."""
+    def count(self, name: str, *, label: str | None = None) -> cloudwatch.Metric:
+        """The sum of one of the function's counters (``MetricName``) over ``PERIOD``."""
+        return self.metric(name, statistic="Sum", label=label)
+
+    def metric(self, name: str, *, statistic: str, label: str | None = None) -> cloudwatch.Metric:
+        """One of the function's metrics (``MetricName``) with ``statistic``, e.g. ``p99``."""
         return cloudwatch.Metric(
             namespace=METRICS_NAMESPACE,
             metric_name=name,
             dimensions_map={"service": self._settings.resource_prefix},
             statistic=statistic,
             period=PERIOD,
+            label=label,
         )
 
     def decline_rate(self) -> cloudwatch.MathExpression:
@@ -62,45 +53,9 @@ class PipelineMetrics:
                 "100 * FILL(declined, 0) / (FILL(succeeded, 0) + FILL(declined, 0)), 0)"
             ),
             using_metrics={
-                "succeeded": self.custom(MetricName.SUCCEEDED),
-                "declined": self.custom(MetricName.DECLINED),
+                "succeeded": self.count(MetricName.SUCCEEDED),
+                "declined": self.count(MetricName.DECLINED),
             },
             label="Decline rate (%)",
             period=PERIOD,
         )
-
-    def stripe_latency(self, statistic: str) -> cloudwatch.Metric:
-        """Stripe round trip in milliseconds, e.g. ``p50`` or ``p99``."""
-        return self.custom(MetricName.STRIPE_LATENCY, statistic=statistic)
-
-    def queue_depth(self) -> cloudwatch.Metric:
-        return self._queue.metric_approximate_number_of_messages_visible(
-            statistic="Maximum", period=PERIOD
-        )
-
-    def queue_in_flight(self) -> cloudwatch.Metric:
-        return self._queue.metric_approximate_number_of_messages_not_visible(
-            statistic="Maximum", period=PERIOD
-        )
-
-    def oldest_message_age(self) -> cloudwatch.Metric:
-        return self._queue.metric_approximate_age_of_oldest_message(
-            statistic="Maximum", period=PERIOD
-        )
-
-    def records_received(self) -> cloudwatch.Metric:
-        return self._queue.metric_number_of_messages_received(statistic="Sum", period=PERIOD)
-
-    def dead_letter_depth(self) -> cloudwatch.Metric:
-        return self._dead_letter_queue.metric_approximate_number_of_messages_visible(
-            statistic="Maximum", period=PERIOD
-        )
-
-    def function_errors(self) -> cloudwatch.Metric:
-        return self._function.metric_errors(statistic="Sum", period=PERIOD)
-
-    def function_throttles(self) -> cloudwatch.Metric:
-        return self._function.metric_throttles(statistic="Sum", period=PERIOD)
-
-    def function_duration(self, statistic: str) -> cloudwatch.Metric:
-        return self._function.metric_duration(statistic=statistic, period=PERIOD)

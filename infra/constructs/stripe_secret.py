@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -18,7 +19,9 @@ from chargeq.settings import PipelineSettings
 class StripeSecret(Construct):
     """``settings.stripe_secret_name`` when set, else a new ``settings.default_secret_name``."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: PipelineSettings) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: PipelineSettings, key: kms.IKey
+    ) -> None:
         super().__init__(scope, construct_id)
         #: A plain string (not a token), so the environment shows the name and nothing else.
         self.secret_name = settings.secret_name
@@ -39,6 +42,9 @@ class StripeSecret(Construct):
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 exclude_punctuation=True, password_length=32
             ),
+            # The pipeline's key rather than aws/secretsmanager: reading the Stripe key is a
+            # decrypt in CloudTrail, and the key policy alone can cut the pipeline off.
+            encryption_key=key,
         )
         Validations.of(created).acknowledge(
             Acknowledgment(

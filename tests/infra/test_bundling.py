@@ -10,8 +10,9 @@ import pytest
 from aws_cdk import DockerImage
 from aws_cdk import aws_lambda as lambda_
 
-from infra.bundling import LocalPipBundler, NoBytecodeWarning, interpreter_for
+from infra.bundling import LocalPipBundler, NoBytecodeWarning
 from infra.constructs.charge_function import ARCHITECTURE, RUNTIME
+from infra.interpreters import find_python
 
 #: The flags word of a .pyc compiled with --invalidation-mode unchecked-hash (PEP 552).
 UNCHECKED_HASH = 0b01
@@ -31,8 +32,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     output = tmp_path_factory.mktemp("bundle")
     caught = build(output, RUNTIME)
     without_bytecode = [item for item in caught if item.category is NoBytecodeWarning]
-    # Bytecode only when this machine has the runtime's Python; a warning says so otherwise.
-    assert bool(without_bytecode) == (interpreter_for(RUNTIME.name.removeprefix("python")) is None)
+    # Bytecode only when the runtime's Python can be had; a warning says so otherwise.
+    assert bool(without_bytecode) == (find_python(RUNTIME.name.removeprefix("python")) is None)
     return output
 
 
@@ -54,7 +55,7 @@ def test_bundle_carries_no_xray_sdk(bundle: Path) -> None:
 
 def test_compiled_wheels_are_built_for_the_lambda_runtime_and_architecture(bundle: Path) -> None:
     (extension,) = (bundle / "pydantic_core").glob("_pydantic_core.*.so")
-    assert extension.name.endswith(".cpython-314-aarch64-linux-gnu.so")
+    assert extension.name.endswith(".cpython-313-aarch64-linux-gnu.so")
 
 
 def test_bundle_leaves_boto3_and_botocore_to_the_runtime(bundle: Path) -> None:
@@ -84,12 +85,27 @@ def test_without_the_runtimes_python_the_bundle_ships_source_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a machine with no interpreter of the runtime's version
-    monkeypatch.setattr("infra.bundling.interpreter_for", lambda _version: None)
+    monkeypatch.setattr("infra.bundling.find_python", lambda _version: None)
     (tmp_path / "module.py").write_text("VALUE = 1\n")
     bundler = LocalPipBundler(runtime=RUNTIME, architecture=ARCHITECTURE)
     # WHEN the bundle is compiled
-    with pytest.warns(NoBytecodeWarning, match=r"python3\.14"):
+    with pytest.warns(NoBytecodeWarning, match=r"python3\.13"):
         compiled = bundler.compile(tmp_path)
     # THEN nothing was written, and the warning told the person running synth
     assert compiled is False
     assert not list(tmp_path.rglob("*.pyc"))
+
+
+def test_the_bundle_for_the_runtime_carries_its_bytecode(bundle: Path) -> None:
+    # GIVEN this machine (its pyenv has the runtime's Python, or uv can install it)
+    version = RUNTIME.name.removeprefix("python")
+    interpreter = find_python(version)
+    if interpreter is None:
+        pytest.skip(f"no Python {version} to be had here")
+    # WHEN the function was bundled for the runtime THEN the runtime's bytecode is in it
+    tag = "cpython-" + version.replace(".", "")
+    for compiled in (
+        bundle / "charges" / "__pycache__" / f"handler.{tag}.pyc",
+        bundle / "pydantic" / "__pycache__" / f"main.{tag}.pyc",
+    ):
+        assert pyc_flags(compiled) == UNCHECKED_HASH, compiled

@@ -39,4 +39,5 @@ def test_acknowledgements_are_the_expected_few(stack: ChargeQueueStack) -> None:
     assert acknowledged == {
         ("chargeq-dev/StripeSecret/Secret", "AwsSolutions-SMG4", True),
         ("chargeq-dev/Charge/Role/DefaultPolicy", "AwsSolutions-IAM5[Resource::*]", True),
+        ("chargeq-dev/Charge/Function", "AwsSolutions-L1", True),
     }

@@ -16,14 +16,14 @@ def function_properties(template: Template) -> dict[str, Any]:
     return dict(function["Properties"])
 
 
-def test_function_runs_python_3_14_on_arm64_with_active_tracing(
+def test_function_runs_python_3_13_on_arm64_with_active_tracing(
     template: Template, settings: PipelineSettings
 ) -> None:
     template.has_resource_properties(
         "AWS::Lambda::Function",
         {
             "FunctionName": settings.function_name,
-            "Runtime": "python3.14",
+            "Runtime": "python3.13",
             "Architectures": ["arm64"],
             "Handler": "charges.handler.lambda_handler",
             "Timeout": settings.function_timeout_seconds,
@@ -86,3 +86,47 @@ def test_no_role_has_managed_policies(template: Template) -> None:
     # AWSLambdaBasicExecutionRole would let the function write to every log group.
     for role in template.find_resources("AWS::IAM::Role").values():
         assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def test_reserved_concurrency_is_the_event_source_maximum(
+    template: Template, configured_template: Template
+) -> None:
+    # The event source never runs more than its maximum concurrency, so reserving exactly
+    # that never throttles it, and other functions cannot take it away.
+    template.has_resource_properties("AWS::Lambda::Function", {"ReservedConcurrentExecutions": 2})
+    configured_template.has_resource_properties(
+        "AWS::Lambda::Function", {"ReservedConcurrentExecutions": 4}
+    )
+
+
+def test_environment_and_logs_are_under_the_pipeline_key(
+    template: Template, settings: PipelineSettings
+) -> None:
+    (key,) = template.find_resources("AWS::KMS::Key")
+    assert function_properties(template)["KmsKeyArn"] == arn_of(key)
+    template.has_resource_properties(
+        "AWS::Logs::LogGroup",
+        {"LogGroupName": f"/aws/lambda/{settings.function_name}", "KmsKeyId": arn_of(key)},
+    )
+
+
+def test_cloudwatch_logs_may_use_the_key_for_this_log_group_only(
+    template: Template, settings: PipelineSettings
+) -> None:
+    (key,) = template.find_resources("AWS::KMS::Key").values()
+    (statement,) = [
+        statement
+        for statement in key["Properties"]["KeyPolicy"]["Statement"]
+        if "logs." in json.dumps(statement["Principal"])
+    ]
+    condition = json.dumps(statement["Condition"]["ArnEquals"])
+    assert "kms:EncryptionContext:aws:logs:arn" in condition
+    assert f":log-group:/aws/lambda/{settings.function_name}" in condition
+
+
+def test_checkov_skips_on_the_function_say_why(template: Template) -> None:
+    (function,) = template.find_resources("AWS::Lambda::Function").values()
+    skips = function["Metadata"]["checkov"]["skip"]
+    # Only the checks that do not apply: a Lambda DLQ (SQS-invoked) and a VPC.
+    assert {skip["id"] for skip in skips} == {"CKV_AWS_116", "CKV_AWS_117"}
+    assert all(len(skip["comment"]) > 40 for skip in skips)

@@ -1,4 +1,4 @@
-"""Alarms, their topic and the dashboard."""
+"""Alarms, their topic and the dashboard (cdk-monitoring-constructs and the function's metrics)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from chargeq.settings import METRICS_NAMESPACE, MetricName, PipelineSettings
-from tests.infra.policies import arn_of
+from tests.infra.policies import arn_of, logical_id
 
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
 
@@ -20,6 +20,30 @@ def alarms(template: Template) -> dict[str, dict[str, Any]]:
     return {
         resource["Properties"]["AlarmName"]: resource["Properties"]
         for resource in template.find_resources("AWS::CloudWatch::Alarm").values()
+    }
+
+
+def watched(alarm: dict[str, Any]) -> dict[str, Any]:
+    """The one metric an alarm watches: namespace, name, statistic, dimensions.
+
+    An alarm on an unlabelled metric names it directly; the library labels its metrics (and
+    wraps DynamoDB's throttles in ``FILL(..., 0)``), which CloudFormation renders as a
+    ``Metrics`` list of queries: the metric is the one query with a ``MetricStat``.
+    """
+    if "MetricName" in alarm:
+        return {
+            "Namespace": alarm["Namespace"],
+            "MetricName": alarm["MetricName"],
+            "Stat": alarm.get("Statistic", alarm.get("ExtendedStatistic")),
+            "Dimensions": alarm["Dimensions"],
+        }
+    (query,) = [query for query in alarm["Metrics"] if "MetricStat" in query]
+    metric = query["MetricStat"]["Metric"]
+    return {
+        "Namespace": metric["Namespace"],
+        "MetricName": metric["MetricName"],
+        "Stat": query["MetricStat"]["Stat"],
+        "Dimensions": metric["Dimensions"],
     }
 
 
@@ -44,7 +68,7 @@ def test_every_alarm_names_a_runbook_section(template: Template) -> None:
 
 def test_every_alarm_notifies_the_topic_on_alarm_and_ok(template: Template) -> None:
     (topic,) = template.find_resources("AWS::SNS::Topic")
-    assert len(alarms(template)) == 8
+    assert len(alarms(template)) == 10
     for alarm in alarms(template).values():
         assert alarm["AlarmActions"] == [{"Ref": topic}]
         assert alarm["OKActions"] == [{"Ref": topic}]
@@ -61,6 +85,8 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok(template: Template) -> N
         ("function-throttles", "AWS/Lambda", "Throttles", "Sum", 0),
         ("payload-conflict", METRICS_NAMESPACE, MetricName.PAYLOAD_CONFLICT, "Sum", 0),
         ("stripe-rate-limited", METRICS_NAMESPACE, MetricName.STRIPE_RATE_LIMITED, "Sum", 0),
+        ("idempotency-writes-throttled", "AWS/DynamoDB", "WriteThrottleEvents", "Sum", 0),
+        ("idempotency-reads-throttled", "AWS/DynamoDB", "ReadThrottleEvents", "Sum", 0),
     ],
 )
 def test_alarm_watches_its_metric_with_the_settings_threshold(
@@ -73,12 +99,13 @@ def test_alarm_watches_its_metric_with_the_settings_threshold(
     threshold: float,
 ) -> None:
     alarm = alarms(template)[f"{settings.resource_prefix}-{slug}"]
-    assert (alarm["Namespace"], alarm["MetricName"]) == (namespace, metric)
-    assert alarm["Statistic"] == statistic
+    metric_stat = watched(alarm)
+    assert (metric_stat["Namespace"], metric_stat["MetricName"]) == (namespace, metric)
+    assert metric_stat["Stat"] == statistic
     assert alarm["Threshold"] == threshold
     if namespace == METRICS_NAMESPACE:
         # Powertools' default dimension: service = POWERTOOLS_SERVICE_NAME.
-        assert alarm["Dimensions"] == [{"Name": "service", "Value": settings.resource_prefix}]
+        assert metric_stat["Dimensions"] == [{"Name": "service", "Value": settings.resource_prefix}]
 
 
 def test_dlq_alarm_watches_the_dlq(template: Template, settings: PipelineSettings) -> None:
@@ -88,17 +115,30 @@ def test_dlq_alarm_watches_the_dlq(template: Template, settings: PipelineSetting
         if queue["Properties"]["QueueName"] == settings.dlq_name
     ]
     alarm = alarms(template)[f"{settings.resource_prefix}-dlq-not-empty"]
-    assert alarm["Dimensions"] == [
+    assert watched(alarm)["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}
     ]
+
+
+def test_throttle_alarms_watch_the_idempotency_table(
+    template: Template, settings: PipelineSettings
+) -> None:
+    # The claim of every charge is a conditional write to this table.
+    table = logical_id(template, "AWS::DynamoDB::Table", TableName=settings.table_name)
+    for slug in ("idempotency-writes-throttled", "idempotency-reads-throttled"):
+        alarm = alarms(template)[f"{settings.resource_prefix}-{slug}"]
+        assert watched(alarm)["Dimensions"] == [{"Name": "TableName", "Value": {"Ref": table}}]
+        # A period without throttles publishes no data point: it reads as zero, not missing.
+        (expression,) = [query["Expression"] for query in alarm["Metrics"] if "Expression" in query]
+        assert expression.startswith("FILL(")
 
 
 def test_duration_alarm_is_p99_against_a_share_of_the_timeout(
     template: Template, settings: PipelineSettings
 ) -> None:
     alarm = alarms(template)[f"{settings.resource_prefix}-duration-near-timeout"]
-    assert alarm["MetricName"] == "Duration"
-    assert alarm["ExtendedStatistic"] == "p99"
+    assert watched(alarm)["MetricName"] == "Duration"
+    assert watched(alarm)["Stat"] == "p99"
     assert alarm["Threshold"] == 30_000 * 0.8 == settings.duration_alarm_threshold_ms
 
 
@@ -190,12 +230,17 @@ def test_dashboard_shows_outcomes_queues_function_and_stripe_latency(
         MetricName.TRANSIENT_FAILURE,
         MetricName.POISON,
         MetricName.STRIPE_LATENCY,
-        "NumberOfMessagesReceived",
+        "NumberOfMessagesSent",
+        "NumberOfMessagesDeleted",
         "ApproximateNumberOfMessagesVisible",
         "ApproximateAgeOfOldestMessage",
         "Errors",
         "Throttles",
         "Duration",
+        "ReadThrottleEvents",
+        "WriteThrottleEvents",
     ):
         assert f'\\"{metric}\\"' in body or f'"{metric}"' in body, metric
     assert '\\"stat\\":\\"p99\\"' in body or '"stat":"p99"' in body
+    # Every alarm's state on the same page.
+    assert '\\"type\\":\\"alarm\\"' in body or '"type":"alarm"' in body

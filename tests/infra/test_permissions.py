@@ -113,3 +113,8 @@ def test_producer_grant_is_send_only(
         for resource in map(str, statement.resources)
     }
     assert reachable == {str(arn_of(queue)), str(arn_of(key))}
+
+
+def test_created_secret_is_under_the_pipeline_key(template: Template) -> None:
+    (key,) = template.find_resources("AWS::KMS::Key")
+    template.has_resource_properties("AWS::SecretsManager::Secret", {"KmsKeyId": arn_of(key)})

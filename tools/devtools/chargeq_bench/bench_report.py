@@ -1,7 +1,7 @@
 """The benchmark's figures, the issue's targets checked against them, and their rendering.
 
 ``chargeq bench`` prints the text form; ``--markdown`` prints the same figures and the cost
-table as Markdown for the README; ``--json`` prints everything measured.
+table as Markdown for docs/performance.md; ``--json`` prints everything measured.
 """
 
 from __future__ import annotations
@@ -290,7 +290,7 @@ class BenchReport:
         return "\n".join(lines)
 
     def markdown(self) -> str:
-        """The figures, targets and cost table as Markdown (for the README)."""
+        """The figures, targets and cost table as Markdown (for docs/performance.md)."""
         header, body = self._table()
         lines = [self._setup(), "", _md_row(header), _md_row(["---"] * len(header))]
         lines += [_md_row(row) for row in body]
