@@ -273,12 +273,17 @@ def _positive(text: str) -> int:
 
 
 def _check_target(args: argparse.Namespace) -> None:
-    """``--local`` stands alone; checked before anything contacts AWS."""
+    """``--local`` stands alone, and a stage must be a valid one; checked before anything
+    contacts AWS."""
     if args.local:
         given = [name for name in TARGET_FLAGS if getattr(args, name)]
         if given:
             flags = ", ".join("--" + name.replace("_", "-") for name in given)
             raise UsageError(f"--local needs no {flags}: drop them, or drop --local")
+    if args.stage:
+        from chargeq.deployment import load_settings
+
+        load_settings(stage=args.stage)
 
 
 def _deployment(args: argparse.Namespace) -> Any:

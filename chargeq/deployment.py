@@ -171,10 +171,13 @@ def load_settings(cdk_json: Path | None = None, stage: str | None = None) -> Pip
     try:
         return PipelineSettings.from_context(context)
     except SettingsError as error:
-        source = path or "the defaults"
-        lines = str(error).splitlines()
+        if stage and "chargeq:stage" in str(error):
+            raise UsageError(
+                f"--stage {stage!r} is not a stage name: lower-case letters, digits and '-', "
+                "starting with a letter, at most 20 (e.g. dev or prod)"
+            ) from None
+        head, *problems = str(error).splitlines()
+        details = "; ".join(problem.strip() for problem in problems)
         raise UsageError(
-            f"{'; '.join(lines)} (settings from {source}, --stage {stage!r})"
-            if stage
-            else f"{'; '.join(lines)} (settings from {source}): fix the value"
+            f"{head.rstrip(':')} in {path or 'the defaults'}: {details}: fix the value"
         ) from None
