@@ -521,6 +521,14 @@ def _copy_mode(args: argparse.Namespace) -> bool:
     return bool(args.copy or args.endpoint_url or args.local)
 
 
+def _redrive_progress(count: int) -> None:
+    """One line redrawn on a terminal; one line per update in a log or a pipe."""
+    if sys.stderr.isatty():
+        print(f"\rredriven {count}", end="", file=sys.stderr, flush=True)
+    else:
+        print(f"redriven {count}", file=sys.stderr)
+
+
 def _run_dlq_redrive(args: argparse.Namespace) -> int:
     from chargeq.dlq import KNOWN_REASONS, copy_back, start_move_task
 
@@ -546,9 +554,10 @@ def _run_dlq_redrive(args: argparse.Namespace) -> int:
         deployment.queue_url,
         reason=args.reason,
         limit=args.limit,
-        on_progress=lambda count: print(f"\rredriven {count}", end="", file=sys.stderr),
+        on_progress=_redrive_progress,
     )
-    print(file=sys.stderr)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
     print(json.dumps({"redriven": moved}))
     return EXIT_OK
 
