@@ -474,14 +474,17 @@ def _requests_from(args: argparse.Namespace) -> RequestLines:
 
 
 def _run_status(args: argparse.Namespace) -> int:
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import ConfigDict, TypeAdapter, ValidationError
 
     from chargeq.status import read_status
     from charges.contract import RequestId
 
     _check_target(args)
     try:
-        TypeAdapter(RequestId).validate_python(args.request_id)
+        # The contract's patterns are written for Python's re (see charges.contract).
+        TypeAdapter(RequestId, config=ConfigDict(regex_engine="python-re")).validate_python(
+            args.request_id
+        )
     except ValidationError:
         raise UsageError(
             f"{args.request_id!r} is not a request_id: 1-200 letters, digits and _-:. "
