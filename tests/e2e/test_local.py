@@ -4,6 +4,7 @@ running."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -64,6 +65,17 @@ def alive(pids: set[int]) -> set[int]:
         if state != "Z":
             still.add(pid)
     return still
+
+
+def stop_everything(stack: subprocess.Popen[str]) -> None:
+    """After a failed assertion: kill the stack and every process under it (the servers run
+    in process groups of their own, so its group alone is not enough)."""
+    if stack.poll() is not None:
+        return
+    for pid in descendants(stack.pid) | {stack.pid}:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    stack.wait()
 
 
 def read_banner(stdout: IO[str]) -> list[str]:
@@ -159,9 +171,7 @@ def test_local_stack_charges_what_send_local_sends_and_stops_on_ctrl_c(
         os.killpg(stack.pid, signal.SIGINT)
         _, stderr = stack.communicate(timeout=60)
     finally:
-        if stack.poll() is None:
-            os.killpg(stack.pid, signal.SIGKILL)
-            stack.wait()
+        stop_everything(stack)
     # THEN it exits 0 without a traceback, leaving no process and no state file behind
     assert stack.returncode == 0, stderr
     assert "Traceback" not in stderr
@@ -194,9 +204,7 @@ def test_a_second_local_stack_is_refused_and_sigterm_stops_the_first(
         stack.terminate()
         _, stderr = stack.communicate(timeout=60)
     finally:
-        if stack.poll() is None:
-            os.killpg(stack.pid, signal.SIGKILL)
-            stack.wait()
+        stop_everything(stack)
     # THEN it stops cleanly too
     assert stack.returncode == 0, stderr
     assert "Traceback" not in stderr
