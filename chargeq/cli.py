@@ -1,30 +1,51 @@
 """``chargeq``: run the pipeline locally, send charge requests, and look after a deployment.
 
-Exit status: 0 success; 1 the command ran but something needs attention (a request was
+Exit status: 0 done; 1 the command ran but something needs attention (a request was
 rejected, an invariant failed); 2 bad usage; 3 the pipeline or AWS could not be reached.
+Every failure ends with one line on stderr naming the cause and what to do; set
+``CHARGEQ_DEBUG=1`` to see the traceback of an unexpected one.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+from chargeq.failures import (
+    EXIT_ATTENTION,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    CommandFailed,
+    UsageError,
+    explain_aws,
+)
+from chargeq.project import cdk_json_path
+from chargeq.request_file import FAULT_BY_REASON, RequestLines, read_request_lines
+
+__all__ = ["EXIT_ATTENTION", "EXIT_OK", "EXIT_UNREACHABLE", "EXIT_USAGE", "build_parser", "main"]
+
+#: The flags that say where a deployed pipeline is; ``--local`` takes none of them.
+TARGET_FLAGS = ("stack_name", "stage", "endpoint_url", "profile", "region")
 
 
-class UsageError(Exception):
-    """Bad input from the command line or a file, reported with exit status 2."""
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line (and exit status 2) instead of usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
 def _development_tool(module: str) -> Any:
-    """Import one of the development tools (``demo``, ``chaos``, ``bench``), which live in
-    their own distribution (``tools/devtools``) and are not part of the product's wheel."""
+    """Import one of the development tools (``local``, ``demo``, ``chaos``, ``bench``),
+    which live in their own distribution (``tools/devtools``), not in the product's wheel."""
     import importlib
 
     try:
@@ -33,45 +54,65 @@ def _development_tool(module: str) -> Any:
         if error.name is None or not error.name.startswith(("chargeq_", "stripe_emulator")):
             raise
         raise UsageError(
-            "this command is a development tool: run it from a clone with 'make demo', "
-            "'make chaos' or 'make bench', or install tools/stripe-emulator and tools/devtools"
+            "this command is a development tool: run it from a clone ('make install' puts it "
+            "in .venv/bin), or install tools/stripe-emulator and tools/devtools"
         ) from error
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "run"):
-        parser.print_help()
-        return EXIT_USAGE
-    from chargeq.deployment import DeploymentNotFound
-
+    args: argparse.Namespace | None = None
     try:
+        args = build_parser().parse_args(argv)
         return int(args.run(args))
-    except UsageError as error:
-        print(f"chargeq: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except DeploymentNotFound as error:
-        print(f"chargeq: pipeline not found: {error}", file=sys.stderr)
-        return EXIT_UNREACHABLE
+    except CommandFailed as failure:
+        print(f"chargeq: {failure}", file=sys.stderr)
+        return failure.status
     except (ClientError, BotoCoreError) as error:
-        print(f"chargeq: AWS error: {error}", file=sys.stderr)
-        return EXIT_UNREACHABLE
+        explained = explain_aws(error, local=bool(getattr(args, "local", False)))
+        print(f"chargeq: {explained}", file=sys.stderr)
+        return explained.status
+    except SystemExit as done:  # --help
+        return done.code if isinstance(done.code, int) else EXIT_USAGE
     except KeyboardInterrupt:
+        print("chargeq: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        if os.environ.get("CHARGEQ_DEBUG"):
+            raise
+        first_line = (str(error).splitlines() or [""])[0]
+        print(
+            f"chargeq: unexpected {type(error).__name__}: {first_line} (run again with "
+            "CHARGEQ_DEBUG=1 for the traceback, and report it)",
+            file=sys.stderr,
+        )
+        return EXIT_ATTENTION
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="chargeq",
-        description="Charge customers from an SQS queue exactly once.",
-        epilog="Run 'chargeq COMMAND --help' for a command's options.",
+        description="Charge customers from an SQS queue exactly once. Start with "
+        "'chargeq local' (the pipeline on this machine) and 'chargeq send --local ...'.",
+        epilog="Run 'chargeq COMMAND --help' for a command's options. Exit status: 0 done, "
+        "1 needs attention, 2 bad usage, 3 the pipeline or AWS unreachable.",
     )
+    parser.set_defaults(run=lambda _args: _missing_command(parser, "a command"))
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    local = commands.add_parser(
+        "local",
+        help="run the pipeline on this machine until Ctrl-C, for send/status/dlq --local",
+        description="Start moto's server (SQS, DynamoDB, Secrets Manager), the Stripe "
+        "emulator, the queue, DLQ and table from the project's settings, and the charge "
+        "function in worker processes; print the endpoints and a customer to charge; run "
+        "until interrupted (Ctrl-C or SIGTERM), then stop everything. 'send', 'status' and "
+        "'dlq' talk to it with --local.",
+    )
+    local.set_defaults(run=_run_local)
 
     demo = commands.add_parser(
         "demo",
-        help="run the whole pipeline locally (no AWS account, no network)",
+        help="run the whole pipeline locally on a mix of requests, and report (no AWS account)",
         description="Start moto and the Stripe emulator on 127.0.0.1, send a realistic mix "
         "of charge requests through the real handler, and report the invariants.",
     )
@@ -106,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the three handlers side by side on the local pipeline with Stripe "
         "at a realistic latency: records/s, latency per record, billed duration, DynamoDB "
         "and Stripe requests per fresh record and per duplicate, peak memory, batch-of-10 "
-        "time, import time, the issue's targets and the AWS cost per million charges. "
+        "time, import time, the performance targets and the AWS cost per million charges. "
         "Exits 1 if chargeq's handler charged a request twice.",
     )
     bench.add_argument("-n", "--requests", type=_positive, default=300, help="default: 300")
@@ -128,16 +169,23 @@ def build_parser() -> argparse.ArgumentParser:
     send = commands.add_parser(
         "send",
         help="send one charge request from flags, or many from a JSON Lines file",
-        description="Validate charge requests against the contract and send them. "
+        description="Check charge requests against the contract and send the good ones; "
+        "a bad one is reported (with its line, for a file) and makes the exit status 1. "
         "Sending the same request_id again never charges twice.",
     )
     _add_target_options(send)
-    send.add_argument("--file", type=Path, help="JSON Lines file of requests ('-' for stdin)")
-    send.add_argument("--request-id")
+    send.add_argument(
+        "--file", type=Path, help="JSON Lines file, one request per line ('-' for stdin)"
+    )
+    send.add_argument("--request-id", help="your unique ID for this charge (idempotency key)")
     send.add_argument("--customer", help="Stripe customer ID (cus_...)")
-    send.add_argument("--amount", type=int, help="amount in minor units (cents)")
-    send.add_argument("--currency", default="usd", help="default: usd")
-    send.add_argument("--payment-method", help="PaymentMethod ID (pm_...)")
+    send.add_argument(
+        "--amount",
+        type=int,
+        help="amount in the currency's minor unit, e.g. cents: 1999 is 19.99 usd",
+    )
+    send.add_argument("--currency", default="usd", help="lower-case ISO code (default: usd)")
+    send.add_argument("--payment-method", help="PaymentMethod ID (pm_...); default: the customer's")
     send.add_argument("--description")
     send.add_argument(
         "--metadata", action="append", default=[], metavar="KEY=VALUE", help="repeatable"
@@ -154,12 +202,20 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("request_id", metavar="REQUEST_ID")
     status.set_defaults(run=_run_status)
 
-    dlq = commands.add_parser("dlq", help="inspect or redrive the dead-letter queue")
+    dlq = commands.add_parser(
+        "dlq",
+        help="inspect or redrive the dead-letter queue",
+        description="'dlq list' shows the DLQ's messages with their reasons; 'dlq redrive' "
+        "moves them back to the queue.",
+    )
+    dlq.set_defaults(run=lambda _args: _missing_command(dlq, "'list' or 'redrive'"))
     dlq_commands = dlq.add_subparsers(title="dlq commands", metavar="DLQ_COMMAND")
-    dlq.set_defaults(run=lambda _args: _usage(dlq))
 
     dlq_list = dlq_commands.add_parser(
-        "list", help="show DLQ messages with their reasons, deleting nothing"
+        "list",
+        help="show DLQ messages with their reasons, deleting nothing",
+        description="Each message with the reason the function gave, the delivery count it "
+        "recorded and when it dead-lettered it (messages the redrive policy moved have none).",
     )
     _add_target_options(dlq_list)
     dlq_list.add_argument("--limit", type=_positive, default=100, help="default: 100")
@@ -169,41 +225,72 @@ def build_parser() -> argparse.ArgumentParser:
     redrive = dlq_commands.add_parser(
         "redrive",
         help="move DLQ messages back to the queue (safe: nothing is charged twice)",
-        description="On AWS this starts SQS's StartMessageMoveTask. With --endpoint-url "
-        "(moto) or --copy it receives, sends and deletes each message instead.",
+        description="On AWS this starts SQS's StartMessageMoveTask. With --local, "
+        "--endpoint-url (moto) or --copy it receives, sends and deletes each message instead.",
     )
     _add_target_options(redrive)
     redrive.add_argument("--copy", action="store_true", help="receive/send/delete, not a task")
-    redrive.add_argument("--reason", help="with --copy: only messages with this reason")
-    redrive.add_argument("--limit", type=_positive, help="with --copy: at most this many")
+    redrive.add_argument("--reason", help="in copy mode: only messages with this reason")
+    redrive.add_argument("--limit", type=_positive, help="in copy mode: at most this many")
     redrive.set_defaults(run=_run_dlq_redrive)
     return parser
 
 
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return EXIT_USAGE
+def _missing_command(parser: argparse.ArgumentParser, what: str) -> int:
+    raise UsageError(f"give {what} (see '{parser.prog} --help')")
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
+    source = cdk_json_path()
     target = parser.add_argument_group("where the pipeline is")
-    target.add_argument("--stack-name", help="read resources from this stack's outputs")
-    target.add_argument("--stage", help="without --stack-name: the stage in cdk.json's naming")
-    target.add_argument("--endpoint-url", help="AWS endpoint, e.g. a local moto server")
-    target.add_argument("--profile", help="AWS profile")
-    target.add_argument("--region", help="AWS region")
+    target.add_argument(
+        "--local",
+        action="store_true",
+        help="the stack 'chargeq local' is running on this machine (no other flag needed)",
+    )
+    target.add_argument(
+        "--stack-name", help="a deployed stack: read its resources from its outputs"
+    )
+    target.add_argument(
+        "--stage",
+        help="without --stack-name: the deployment stage, the name that sets one deployment "
+        "apart (dev, prod, ...) and that every resource carries (chargeq-STAGE-queue); "
+        f"default: chargeq:stage in {source or 'cdk.json'}, else dev",
+    )
+    target.add_argument("--endpoint-url", help="AWS endpoint, e.g. a moto server")
+    target.add_argument("--profile", help="AWS profile (default: AWS_PROFILE or 'default')")
+    target.add_argument("--region", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION)")
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
 
 
+def _check_target(args: argparse.Namespace) -> None:
+    """``--local`` stands alone, and a stage must be a valid one; checked before anything
+    contacts AWS."""
+    if args.local:
+        given = [name for name in TARGET_FLAGS if getattr(args, name)]
+        if given:
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise UsageError(f"--local needs no {flags}: drop them, or drop --local")
+    if args.stage:
+        from chargeq.deployment import load_settings
+
+        load_settings(stage=args.stage)
+
+
 def _deployment(args: argparse.Namespace) -> Any:
     from chargeq.deployment import Deployment
 
+    if args.local:
+        return Deployment.from_local(_local_state())
     return Deployment.locate(
         stack_name=args.stack_name,
         stage=args.stage,
@@ -211,6 +298,21 @@ def _deployment(args: argparse.Namespace) -> Any:
         profile=args.profile,
         region=args.region,
     )
+
+
+def _local_state() -> Any:
+    from chargeq.failures import Unreachable
+    from chargeq.local_state import LocalStackNotRunning, read_running
+
+    try:
+        return read_running()
+    except LocalStackNotRunning as error:
+        raise Unreachable(str(error)) from None
+
+
+def _run_local(_args: argparse.Namespace) -> int:
+    serve = _development_tool("chargeq_local.serve").serve
+    return int(serve())
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -223,7 +325,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 def _run_chaos(args: argparse.Namespace) -> int:
     soak = _development_tool("chargeq_soak.soak").main
     handlers = ["chargeq", "naive"] if args.handler == "both" else [args.handler]
-    return soak(args.requests, args.seed, handlers, not args.quiet, args.json)
+    return int(soak(args.requests, args.seed, handlers, not args.quiet, args.json))
 
 
 def _run_bench(args: argparse.Namespace) -> int:
@@ -244,55 +346,104 @@ def _run_bench(args: argparse.Namespace) -> int:
 
 
 def _run_send(args: argparse.Namespace) -> int:
-    from chargeq.deployment import load_settings
     from chargeq.producer import ChargeProducer
     from charges.contract import ChargeLimits
 
-    requests = list(_requests_from(args))
+    _check_target(args)
+    lines = _requests_from(args)  # every argument checked before AWS is contacted
     deployment = _deployment(args)
-    settings = load_settings(stage=args.stage)
-    producer = ChargeProducer(
-        deployment.queue_url,
-        sqs_client=deployment.client("sqs"),
-        limits=ChargeLimits(
+    if deployment.local:
+        state = _local_state()
+        limits = ChargeLimits(max_amount=state.max_amount, currencies=frozenset(state.currencies))
+    else:
+        from chargeq.deployment import load_settings
+
+        settings = load_settings(stage=args.stage)
+        limits = ChargeLimits(
             max_amount=settings.max_amount, currencies=frozenset(settings.currencies)
-        ),
+        )
+    producer = ChargeProducer(
+        deployment.queue_url, sqs_client=deployment.client("sqs"), limits=limits
     )
-    report = producer.send_many(requests)
+    report = producer.send_many(lines.requests)
+    results: list[tuple[int, dict[str, Any]]] = [
+        (
+            bad.line,
+            {
+                "rejected": None,
+                "line": bad.line,
+                "fault": bad.fault,
+                "reason": bad.reason,
+                "detail": bad.detail,
+            },
+        )
+        for bad in lines.bad
+    ]
     for accepted in report.accepted:
-        print(json.dumps({"accepted": accepted.request_id, "message_id": accepted.message_id}))
-    for rejected in report.rejected:
-        print(
-            json.dumps(
-                {
-                    "rejected": rejected.request_id,
-                    "line": rejected.index + 1,
-                    "reason": rejected.reason,
-                    "detail": rejected.detail,
-                }
+        line = lines.line_of(accepted.index)
+        results.append(
+            (
+                line,
+                {"accepted": accepted.request_id, "line": line, "message_id": accepted.message_id},
             )
         )
-    print(f"sent {len(report.accepted)}, rejected {len(report.rejected)}", file=sys.stderr)
-    return EXIT_OK if report.ok else EXIT_ATTENTION
+    for rejected in report.rejected:
+        line = lines.line_of(rejected.index)
+        fault = FAULT_BY_REASON.get(rejected.reason, "contract")
+        results.append(
+            (
+                line,
+                {
+                    "rejected": rejected.request_id,
+                    "line": line,
+                    "fault": fault,
+                    "reason": rejected.reason,
+                    "detail": rejected.detail,
+                },
+            )
+        )
+    for _line, result in sorted(results, key=lambda item: item[0]):
+        if args.file is None:
+            result.pop("line")
+        print(json.dumps(result))
+    rejected_lines = sorted(line for line, result in results if "rejected" in result)
+    unsent = [r for r in report.rejected if FAULT_BY_REASON.get(r.reason) == "sqs"]
+    summary = f"sent {len(report.accepted)}, rejected {len(rejected_lines)}"
+    if unsent:
+        print(
+            f"chargeq: {summary}; SQS did not take {len(unsent)} ({unsent[0].detail}): "
+            "send again (a request sent twice is charged once)",
+            file=sys.stderr,
+        )
+        return EXIT_UNREACHABLE
+    if rejected_lines:
+        where = f" (line {', '.join(map(str, rejected_lines))})" if args.file is not None else ""
+        print(
+            f"chargeq: {summary}{where}: fix the rejected request(s) and send them again",
+            file=sys.stderr,
+        )
+        return EXIT_ATTENTION
+    print(f"chargeq: {summary}", file=sys.stderr)
+    return EXIT_OK
 
 
-def _requests_from(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+def _requests_from(args: argparse.Namespace) -> RequestLines:
+    """The requests to send: the file's lines, or one request from the flags."""
     if args.file is not None:
         if args.request_id or args.customer or args.amount is not None:
             raise UsageError("give either --file or the request flags, not both")
-        stream: TextIO = sys.stdin if str(args.file) == "-" else _open(args.file)
-        with stream:
-            for number, line in enumerate(stream, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    document = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise UsageError(f"{args.file}:{number}: not JSON ({error.msg})") from None
-                if not isinstance(document, dict):
-                    raise UsageError(f"{args.file}:{number}: expected a JSON object")
-                yield document
-        return
+        if str(args.file) == "-":
+            lines = read_request_lines(sys.stdin)
+        else:
+            try:
+                with args.file.open(encoding="utf-8") as stream:
+                    lines = read_request_lines(stream)
+            except (OSError, UnicodeDecodeError) as error:
+                cause = getattr(error, "strerror", None) or type(error).__name__
+                raise UsageError(f"cannot read {args.file}: {cause}") from None
+        if not lines.requests and not lines.bad:
+            raise UsageError(f"{args.file} holds no requests (one JSON object per line)")
+        return lines
     missing = [
         flag
         for flag, value in (
@@ -303,7 +454,7 @@ def _requests_from(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
         if value is None
     ]
     if missing:
-        raise UsageError(f"missing {', '.join(missing)} (or use --file)")
+        raise UsageError(f"missing {', '.join(missing)} (or use --file; see 'chargeq send --help')")
     request: dict[str, Any] = {
         "request_id": args.request_id,
         "customer": args.customer,
@@ -319,19 +470,26 @@ def _requests_from(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
         if any(not sep or not key for key, sep, _ in pairs):
             raise UsageError("--metadata takes KEY=VALUE")
         request["metadata"] = {key: value for key, _, value in pairs}
-    yield request
-
-
-def _open(path: Path) -> TextIO:
-    try:
-        return path.open(encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+    return RequestLines(requests=[request], line_numbers=[1])
 
 
 def _run_status(args: argparse.Namespace) -> int:
-    from chargeq.status import read_status
+    from pydantic import ConfigDict, TypeAdapter, ValidationError
 
+    from chargeq.status import read_status
+    from charges.contract import RequestId
+
+    _check_target(args)
+    try:
+        # The contract's patterns are written for Python's re (see charges.contract).
+        TypeAdapter(RequestId, config=ConfigDict(regex_engine="python-re")).validate_python(
+            args.request_id
+        )
+    except ValidationError:
+        raise UsageError(
+            f"{args.request_id!r} is not a request_id: 1-200 letters, digits and _-:. "
+            "(the request_id the request was sent with)"
+        ) from None
     deployment = _deployment(args)
     status = read_status(deployment.client("dynamodb"), deployment.table_name, args.request_id)
     print(json.dumps(status.as_dict(), indent=2))
@@ -341,6 +499,7 @@ def _run_status(args: argparse.Namespace) -> int:
 def _run_dlq_list(args: argparse.Namespace) -> int:
     from chargeq.dlq import approximate_depth, peek
 
+    _check_target(args)
     deployment = _deployment(args)
     sqs = deployment.client("sqs")
     letters = peek(sqs, deployment.dlq_url, limit=args.limit)
@@ -350,20 +509,45 @@ def _run_dlq_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"DLQ holds about {approximate_depth(sqs, deployment.dlq_url)} message(s)")
     for letter in letters:
-        print(f"{letter.message_id}  {letter.reason:<28} receives={letter.receive_count}")
+        receives = "-" if letter.receive_count is None else str(letter.receive_count)
+        print(
+            f"{letter.message_id}  {letter.reason:<28} receives={receives:<3} "
+            f"dead-lettered={letter.failed_at or '-'}"
+        )
         if letter.detail:
             print(f"    {letter.detail}")
     return EXIT_OK
 
 
-def _run_dlq_redrive(args: argparse.Namespace) -> int:
-    from chargeq.dlq import copy_back, start_move_task
+def _copy_mode(args: argparse.Namespace) -> bool:
+    """Redrive by receive/send/delete rather than an SQS move task (moto has none)."""
+    return bool(args.copy or args.endpoint_url or args.local)
 
+
+def _redrive_progress(count: int) -> None:
+    """One line redrawn on a terminal; one line per update in a log or a pipe."""
+    if sys.stderr.isatty():
+        print(f"\rredriven {count}", end="", file=sys.stderr, flush=True)
+    else:
+        print(f"redriven {count}", file=sys.stderr)
+
+
+def _run_dlq_redrive(args: argparse.Namespace) -> int:
+    from chargeq.dlq import KNOWN_REASONS, copy_back, start_move_task
+
+    _check_target(args)
+    if args.reason and args.reason not in KNOWN_REASONS:
+        raise UsageError(
+            f"no reason {args.reason!r}: one of {', '.join(sorted(KNOWN_REASONS))} "
+            "('chargeq dlq list' shows each message's)"
+        )
+    if not _copy_mode(args) and (args.reason or args.limit):
+        raise UsageError(
+            "--reason and --limit need --copy (a move task moves every message): add --copy"
+        )
     deployment = _deployment(args)
     sqs = deployment.client("sqs")
-    if not (args.copy or args.endpoint_url):
-        if args.reason or args.limit:
-            raise UsageError("--reason and --limit need --copy (a move task takes everything)")
+    if not _copy_mode(args):
         handle = start_move_task(sqs, deployment.dlq_url, deployment.queue_url)
         print(json.dumps({"move_task": handle}))
         return EXIT_OK
@@ -373,9 +557,10 @@ def _run_dlq_redrive(args: argparse.Namespace) -> int:
         deployment.queue_url,
         reason=args.reason,
         limit=args.limit,
-        on_progress=lambda count: print(f"\rredriven {count}", end="", file=sys.stderr),
+        on_progress=_redrive_progress,
     )
-    print(file=sys.stderr)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
     print(json.dumps({"redriven": moved}))
     return EXIT_OK
 

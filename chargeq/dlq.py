@@ -11,12 +11,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from chargeq.deployment import queue_arn
-from charges.dead_letters import DETAIL_ATTRIBUTE, REASON_ATTRIBUTE
+from charges.dead_letters import (
+    DETAIL_ATTRIBUTE,
+    FAILED_AT_ATTRIBUTE,
+    REASON_ATTRIBUTE,
+    RECEIVE_COUNT_ATTRIBUTE,
+)
 from charges.delivery import FIRST_SENT_ATTRIBUTE, REDRIVEN_ATTRIBUTE
+from charges.outcomes import Reason
 
 #: Messages moved by the redrive policy (a crash or timeout on the last allowed delivery)
 #: carry no reason of ours.
 NO_REASON = "redrive_policy"
+
+#: Every reason a DLQ message can carry.
+KNOWN_REASONS = frozenset({*(str(reason) for reason in Reason), NO_REASON})
 
 #: How long a listing or redrive holds the messages it has seen, so each receive returns
 #: new ones; long enough to page through a large DLQ, and released right after.
@@ -25,12 +34,19 @@ _HOLD_SECONDS = 60
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """A DLQ message as an operator reads it."""
+    """A DLQ message as an operator reads it.
+
+    ``receive_count`` is the delivery count the function recorded when it dead-lettered
+    the message, and ``failed_at`` when (ISO 8601, UTC); both None for a message the
+    redrive policy moved. The DLQ's own ``ApproximateReceiveCount`` is not shown: every
+    listing raises it.
+    """
 
     message_id: str
     reason: str
     detail: str
-    receive_count: int
+    receive_count: int | None
+    failed_at: str | None
     sent_timestamp_ms: int
     body: str
 
@@ -45,10 +61,20 @@ def _dead_letter(message: dict[str, Any]) -> DeadLetter:
         message_id=message["MessageId"],
         reason=attributes.get(REASON_ATTRIBUTE, {}).get("StringValue", NO_REASON),
         detail=attributes.get(DETAIL_ATTRIBUTE, {}).get("StringValue", ""),
-        receive_count=int(system.get("ApproximateReceiveCount", 0)),
+        receive_count=_int_or_none(_string_attribute(message, RECEIVE_COUNT_ATTRIBUTE)),
+        failed_at=_string_attribute(message, FAILED_AT_ATTRIBUTE),
         sent_timestamp_ms=int(system.get("SentTimestamp", 0)),
         body=message["Body"],
     )
+
+
+def _string_attribute(message: dict[str, Any], name: str) -> str | None:
+    value = message.get("MessageAttributes", {}).get(name, {}).get("StringValue")
+    return str(value) if value else None
+
+
+def _int_or_none(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None
 
 
 def _first_sent(message: dict[str, Any], letter: DeadLetter) -> str:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,11 +31,12 @@ from typing import Any
 
 from chargeq.deployment import load_settings
 from chargeq.settings import PipelineSettings
-from chargeq_bench.bench_report import BenchReport, HandlerFigures
+from chargeq_bench.bench_report import SUBJECT, BenchReport, HandlerFigures
 from chargeq_bench.cold_start import COLD_START_REPEATS, measure_cold_start
 from chargeq_bench.costs import READ_OPERATIONS, WRITE_OPERATIONS
 from chargeq_bench.probe import LOG_ENV, TARGET_ENV
 from chargeq_local.event_source import EventSource
+from chargeq_local.run_logs import RunLogs
 from chargeq_local.runner import (
     LocalStack,
     PipelineRun,
@@ -100,13 +100,13 @@ def run_bench(
 
     ``cold_start_repeats`` of 0 skips timing the import in fresh interpreters.
     """
-    with tempfile.TemporaryDirectory(prefix="chargeq-bench-") as scratch:
-        log_dir = logs or Path(scratch)
+    with RunLogs("chargeq-bench-", logs) as run_logs:
+        log_dir = run_logs.path
         base = settings or load_settings()
         say = _say if progress else _quiet
         say(
             f"chargeq bench: {requests} requests per handler, Stripe {latency_ms:g} ms "
-            f"± {jitter_ms:g} ms, seed {seed}; logs in {log_dir}"
+            f"± {jitter_ms:g} ms, seed {seed}; logs in {log_dir} (kept if the run fails)"
         )
         with local_stack(
             log_dir,
@@ -129,6 +129,9 @@ def run_bench(
                 for name in handlers
             ]
             settings_used = stack.settings
+        subject = next((f for f in figures if f.name == SUBJECT), None)
+        if subject is not None and subject.double_charges:
+            run_logs.keep()
         cold = None
         if cold_start_repeats:
             say("timing import and initialisation in fresh interpreters")

@@ -1,4 +1,4 @@
-"""The benchmark's figures, the issue's targets checked against them, and their rendering.
+"""The benchmark's figures, the performance targets checked against them, and their rendering.
 
 ``chargeq bench`` prints the text form; ``--markdown`` prints the same figures and the cost
 table as Markdown for docs/performance.md; ``--json`` prints everything measured.
@@ -107,7 +107,7 @@ class HandlerFigures:
 
 @dataclass(frozen=True)
 class Target:
-    """One of the issue's targets, the figure measured for it, and whether it is met."""
+    """One of the performance targets, the figure measured for it, and whether it is met."""
 
     target: str
     measured: str
@@ -195,7 +195,7 @@ class BenchReport:
         ]
 
     def targets(self) -> list[Target]:
-        """The issue's targets, for this project's handler."""
+        """The performance targets, for this project's handler."""
         subject = self.handler(SUBJECT)
         if subject is None:
             return []

@@ -2,7 +2,7 @@
 
 Three snippets, each in its own interpreter and timed from inside (interpreter start-up,
 the same for all, is left out): the handler's imports and then its clients, ``import boto3,
-stripe`` alone (the issue's yardstick), and boto3 + stripe + the libraries the design
+stripe`` alone (the yardstick), and boto3 + stripe + the libraries the design
 requires. They are interleaved so machine noise hits all three, and the medians are kept.
 """
 

@@ -8,10 +8,10 @@ the invariants checked: no double charge, nothing lost.
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 from chargeq_local.report import RunReport
+from chargeq_local.run_logs import RunLogs
 from chargeq_local.runner import RunOptions, local_stack, run_workload
 from chargeq_local.workload import build_workload
 from stripe_emulator import EmulatorControl
@@ -22,18 +22,20 @@ def run_demo(
 ) -> RunReport:
     """The main job: N requests through the local pipeline, with Stripe faults mixed in."""
     workload = build_workload(requests, seed)
-    with tempfile.TemporaryDirectory(prefix="chargeq-demo-") as scratch:
-        log_dir = logs or Path(scratch)
+    with RunLogs("chargeq-demo-", logs) as run_logs:
         if progress:
             print(
                 f"chargeq demo: {requests} requests ({len(workload.messages)} messages), "
-                f"seed {seed}; logs in {log_dir}",
+                f"seed {seed}; logs in {run_logs.path} (kept if the run fails)",
                 file=sys.stderr,
             )
-        with local_stack(log_dir, seed=seed) as stack:
+        with local_stack(run_logs.path, seed=seed) as stack:
             control = EmulatorControl(stack.stripe_url)
             # A few of Stripe's failures; the SDK's own retries absorb most of them.
             control.add_fault({"kind": "rate_limit", "probability": 0.02})
             control.add_fault({"kind": "server_error_before", "probability": 0.01})
             control.add_fault({"kind": "drop_after_commit", "probability": 0.02})
-            return run_workload(stack, workload, RunOptions(seed=seed, progress=progress))
+            report = run_workload(stack, workload, RunOptions(seed=seed, progress=progress))
+        if not report.invariants_hold:
+            run_logs.keep()
+        return report

@@ -39,7 +39,9 @@ class _ChildServer(AbstractContextManager["_ChildServer"]):
 
     def _spawn(self, command: list[str], stdout: int | IO[bytes]) -> subprocess.Popen[bytes]:
         self._log = self._log_path.open("ab")
-        self._process = subprocess.Popen(command, stdout=stdout, stderr=self._log)
+        # Its own process group: Ctrl-C in the terminal reaches the parent only, which
+        # stops the servers after the workers that still talk to them.
+        self._process = subprocess.Popen(command, stdout=stdout, stderr=self._log, process_group=0)
         return self._process
 
     def _fail(self, what: str) -> ServerFailed:

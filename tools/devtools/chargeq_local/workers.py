@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import sys
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
@@ -45,6 +46,9 @@ def _serve(
     connection: Connection, environment: dict[str, str], log_path: str, handler: str
 ) -> None:
     """The worker's main loop (runs in the child process)."""
+    # Ctrl-C in the terminal reaches every process in its group; the parent stops its
+    # workers itself, in order, so a worker does not die under an invocation.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.update(environment)
     # The handler logs JSON and metrics to stdout, as in Lambda; keep them in a file.
     log = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process

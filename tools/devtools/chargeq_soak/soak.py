@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import random
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 
 from chargeq.dlq import copy_back
 from chargeq_local.report import RunReport
+from chargeq_local.run_logs import RunLogs
 from chargeq_local.runner import (
     LocalStack,
     PipelineRun,
@@ -90,7 +90,15 @@ def render(reports: list[SoakReport]) -> str:
     """The soak table, one column per handler."""
     labels: list[str] = []
     for report in reports:
-        labels += [label for label, _ in report.rows() if label not in labels]
+        # A row only one handler has goes after its neighbour in that handler's order,
+        # so the DLQ and fault rows stay together.
+        previous = -1
+        for label, _ in report.rows():
+            if label in labels:
+                previous = labels.index(label)
+            else:
+                previous += 1
+                labels.insert(previous, label)
     columns = [dict(report.rows()) for report in reports]
     width = max(len(label) for label in labels)
     header = f"  {'':<{width}}" + "".join(f"  {report.handler:>12}" for report in reports)
@@ -131,19 +139,31 @@ def run_soak(
         chaos=None if naive else plan,
         handler=NAIVE_HANDLER if naive else RunOptions().handler,
     )
-    with tempfile.TemporaryDirectory(prefix="chargeq-soak-") as scratch:
-        log_dir = logs or Path(scratch)
+    name = "naive" if naive else "chargeq"
+    say = _say if progress else _quiet
+    with RunLogs(f"chargeq-soak-{name}-", logs) as run_logs:
+        log_dir = run_logs.path
+        say(f"[{name}] logs in {log_dir} (kept if an invariant breaks)")
         with local_stack(log_dir, seed=seed) as stack:
             control = EmulatorControl(stack.stripe_url)
             for rule in STRIPE_FAULTS:
                 control.add_fault(rule)
             started = time.monotonic()
+            say(
+                f"[{name}] phase 1 of 3: {requests} requests through the pipeline with "
+                + ("every fault mixed in" if not naive else "Stripe's faults and SQS's repeats")
+            )
             with PipelineRun(stack, options) as run:
                 run.send(workload)
                 run.wait_until_quiet()
             # Weeks later, as far as Stripe's keys are concerned: redrive what crashed.
             control.advance(25 * 3600)
             redriven = _redrive(stack)
+            say(
+                f"[{name}] phase 2 of 3: Stripe's clock jumps 25 hours (its idempotency keys "
+                f"are pruned); {redriven} message(s) the redrive policy or the retry limit "
+                "put in the DLQ are redriven"
+            )
             calm = RunOptions(seed=seed + 1, progress=progress, handler=options.handler)
             if not naive:
                 calm = RunOptions(
@@ -151,6 +171,7 @@ def run_soak(
                     progress=progress,
                     chaos=ChaosPlan(seed=seed, throttle_claim=0.02, kill_after_stripe=0.005),
                 )
+            say(f"[{name}] phase 3 of 3: the redriven messages are processed again")
             with PipelineRun(stack, calm) as second:
                 second.wait_until_quiet()
             report = collect(stack, workload, time.monotonic() - started)
@@ -159,7 +180,9 @@ def run_soak(
             faults.update(injected_faults(log_dir / "chaos.log"))
             faults["twin delivery"] += report.twin_deliveries
             faults["SQS redelivery"] += report.redelivered
-            return SoakReport("naive" if naive else "chargeq", report, faults, redriven)
+        if not naive and not report.invariants_hold:
+            run_logs.keep()
+        return SoakReport(name, report, faults, redriven)
 
 
 def _redrive(stack: LocalStack) -> int:
@@ -169,6 +192,32 @@ def _redrive(stack: LocalStack) -> int:
     for reason in ("redrive_policy", "retries_exhausted"):
         moved += copy_back(sqs, stack.resources.dlq_url, stack.resources.queue_url, reason=reason)
     return moved
+
+
+#: Why "redriven" and the DLQ rows do not add up, printed under the table.
+COUNTS_NOTE = (
+    "Why 'redriven' and the DLQ rows differ: the DLQ rows count what is left in the DLQ at "
+    "the end. The redriven messages left it in phase 2 and went through the pipeline again "
+    "in phase 3: chargeq charged them, so they are in none of its DLQ rows; the naive job "
+    "crashed on them again, so the redrive policy put them back (its redrive_policy row). "
+    "Poison (invalid_json, contract_violation, ...) is never redriven and stays."
+)
+
+
+def verdict(report: SoakReport) -> str:
+    """One line: did this handler keep the invariants?"""
+    run = report.run
+    if report.handler == "naive":
+        # The "before" job keeps no records: only double charges can be read for it.
+        if run.double_charges:
+            return (
+                f"naive: charged {run.double_charges} request(s) twice - what chargeq's "
+                "idempotency prevents"
+            )
+        return "naive: no double charge this time (lost and wrong outcomes cannot be read)"
+    if run.invariants_hold:
+        return "chargeq: OK - every request charged at most once and accounted for"
+    return "chargeq: FAILED - " + "; ".join(run.problems[:5])
 
 
 def main(requests: int, seed: int, handlers: list[str], progress: bool, as_json: bool) -> int:
@@ -183,12 +232,27 @@ def main(requests: int, seed: int, handlers: list[str], progress: bool, as_json:
     if as_json:
         print(
             json.dumps(
-                [dict(report.rows()) | {"handler": report.handler} for report in reports],
+                [
+                    dict(report.rows()) | {"handler": report.handler, "verdict": verdict(report)}
+                    for report in reports
+                ],
                 indent=2,
                 default=str,
             )
         )
     else:
         print(render(reports))
+        print()
+        print(COUNTS_NOTE)
+        print()
+        print("\n".join(verdict(report) for report in reports))
     ours = [report for report in reports if report.handler == "chargeq"]
     return 0 if all(report.run.invariants_hold for report in ours) else 1
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _quiet(_text: str) -> None:
+    pass
