@@ -133,7 +133,8 @@ def run_soak(
     )
     with tempfile.TemporaryDirectory(prefix="chargeq-soak-") as scratch:
         log_dir = logs or Path(scratch)
-        with local_stack(log_dir, seed=seed) as stack:
+        # A sandbox's rate limits, on top of the injected 429s below.
+        with local_stack(log_dir, seed=seed, stripe_rate_limits="sandbox") as stack:
             control = EmulatorControl(stack.stripe_url)
             for rule in STRIPE_FAULTS:
                 control.add_fault(rule)
