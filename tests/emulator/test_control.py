@@ -72,11 +72,11 @@ def test_reset_over_http_forgets_everything(
 def test_latency_and_rate_limit_are_set_over_http(
     control: EmulatorControl, client: stripe.StripeClient
 ):
-    control.set_rate_limit(1, burst=1)
+    control.set_rate_limits({"global_per_second": 1, "endpoint_per_second": 1})
     client.v1.payment_intents.list()
     with pytest.raises(stripe.RateLimitError):
         client.v1.payment_intents.list()
-    control.set_rate_limit(None)
+    control.set_rate_limits("off")
     control.set_latency(10, jitter_ms=5)
     client.v1.payment_intents.list()
     assert control.ledger()["requests"]["rate_limited"] == 1

@@ -228,9 +228,12 @@ def test_answering_fault_wins_over_latency(client: stripe.StripeClient, emulator
     assert emulator.faults()[0]["injected"] == 0
 
 
-def _failure_pattern(client: stripe.StripeClient, requests: int = 40) -> list[bool]:
+def _failure_pattern(
+    client: stripe.StripeClient, emulator: StripeEmulator, requests: int = 40
+) -> list[bool]:
     failed = []
     for _ in range(requests):
+        emulator.advance(0.1)  # ten a second: under Stripe's sandbox rate limits
         try:
             client.v1.payment_intents.list(params={"limit": 1})
             failed.append(False)
@@ -246,14 +249,14 @@ def test_probability_faults_are_reproducible_from_the_seed(
     # GIVEN a run with seed 7
     emulator.reset(seed=7)
     emulator.add_fault(rule)
-    first = _failure_pattern(client)
+    first = _failure_pattern(client, emulator)
     # WHEN the same requests are made after a reset to the same seed, and to another
     emulator.reset(seed=7)
     emulator.add_fault(rule)
-    again = _failure_pattern(client)
+    again = _failure_pattern(client, emulator)
     emulator.reset(seed=8)
     emulator.add_fault(rule)
-    other = _failure_pattern(client)
+    other = _failure_pattern(client, emulator)
     # THEN the same requests fail with the same seed, others with another
     assert again == first
     assert other != first
@@ -264,7 +267,7 @@ def test_probability_with_count_stops_after_count(
     client: stripe.StripeClient, emulator: StripeEmulator
 ):
     emulator.add_fault({"kind": "server_error_before", "probability": 1.0, "count": 3})
-    assert sum(_failure_pattern(client, 10)) == 3
+    assert sum(_failure_pattern(client, emulator, 10)) == 3
 
 
 @pytest.mark.parametrize(

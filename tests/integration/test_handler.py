@@ -295,7 +295,10 @@ def test_warm_batches_reuse_the_containers_connections_to_stripe(
     connections_before = stripe.ledger()["connections"]
     # WHEN three full batches are charged, one invocation after another
     for batch in range(3):
-        pipeline.send(*(charge_body(f"warm-{batch}-{i}") for i in range(10)))
+        # One customer per record, a second apart on Stripe's clock: under its lock
+        # timeouts and its 25 requests/s (this test is about connections, not limits).
+        stripe.advance(1)
+        pipeline.send(*(charge_body(f"warm-{batch}-{i}", customer=f"cus_w{i}") for i in range(10)))
         assert pipeline.run_batch().deleted == 10
     # THEN thirty charges opened at most one connection per record thread, not one per
     # record per batch (each would be a TLS handshake with the real Stripe)
@@ -311,7 +314,8 @@ def test_records_charged_concurrently_log_and_count_each_their_own(
     message_ids = {}
     for i in range(10):
         card = "pm_card_chargeDeclined" if i % 2 else "pm_card_visa"
-        body = json.dumps(charge_body(f"mixed-{i}", payment_method=card))
+        # Ten customers: concurrent charges of one customer meet Stripe's lock timeouts.
+        body = json.dumps(charge_body(f"mixed-{i}", payment_method=card, customer=f"cus_m{i}"))
         sent = pipeline.sqs.send_message(QueueUrl=pipeline.resources.queue_url, MessageBody=body)
         message_ids[f"mixed-{i}"] = sent["MessageId"]
     lines = io.StringIO()

@@ -116,6 +116,9 @@ def run_bench(
             seed=seed,
             # The deployed timeout, so realistic Stripe calls are never cut off.
             function_timeout_seconds=base.function_timeout_seconds,
+            # A sandbox's limits (25 requests/s), as the demo and soak; "live" gives
+            # production's 100/s for the account (25/s per endpoint in both).
+            stripe_rate_limits="sandbox",
         ) as stack:
             figures = [
                 _measure(

@@ -29,7 +29,8 @@ def run_demo(
                 f"seed {seed}; logs in {run_logs.path} (kept if the run fails)",
                 file=sys.stderr,
             )
-        with local_stack(run_logs.path, seed=seed) as stack:
+        # A sandbox's rate limits, as the demo's test-mode key would meet at Stripe.
+        with local_stack(run_logs.path, seed=seed, stripe_rate_limits="sandbox") as stack:
             control = EmulatorControl(stack.stripe_url)
             # A few of Stripe's failures; the SDK's own retries absorb most of them.
             control.add_fault({"kind": "rate_limit", "probability": 0.02})

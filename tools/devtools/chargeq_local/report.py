@@ -33,6 +33,7 @@ class RunReport:
     failed_records: int = 0
     twin_deliveries: int = 0
     faults: dict[str, int] = field(default_factory=dict)
+    rate_limited: dict[str, int] = field(default_factory=dict)  # Stripe's 429s, by limit
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -68,6 +69,9 @@ class RunReport:
             rows.append(("batches delivered to two workers at once", self.twin_deliveries))
         rows += [(f"DLQ: {reason}", count) for reason, count in sorted(self.dead_letters.items())]
         rows += [(f"fault injected: {kind}", count) for kind, count in sorted(self.faults.items())]
+        rows += [
+            (f"Stripe 429: {limit}", count) for limit, count in sorted(self.rate_limited.items())
+        ]
         rows += [
             ("wall time", f"{self.wall_seconds:.1f} s"),
             ("throughput", f"{self.throughput:.1f} messages/s"),

@@ -105,11 +105,14 @@ def local_stack(
     stripe_jitter_ms: float = 20,
     seed: int = 0,
     function_timeout_seconds: int = LOCAL_FUNCTION_TIMEOUT_SECONDS,
+    stripe_rate_limits: str = "sandbox",
 ) -> Iterator[LocalStack]:
     """Start moto and the Stripe emulator and create the pipeline's resources.
 
     ``function_timeout_seconds`` is short by default so retries come back quickly; the
     benchmark raises it so slow (realistic) Stripe calls are not cut off.
+    ``stripe_rate_limits`` are Stripe's limits the emulator enforces: ``sandbox`` (25
+    requests/s, what a test-mode key gets), ``live`` (100/s) or ``off``.
     """
     settings = local_settings(settings, function_timeout_seconds)
     with (
@@ -120,6 +123,7 @@ def local_stack(
             latency_ms=stripe_latency_ms,
             jitter_ms=stripe_jitter_ms,
             seed=seed,
+            rate_limits=stripe_rate_limits,
         ) as stripe,
     ):
         session = boto3.Session(
@@ -345,6 +349,9 @@ def collect(stack: LocalStack, workload: Workload, wall_seconds: float) -> RunRe
         wall_seconds=wall_seconds,
     )
     report.faults = {kind: int(count) for kind, count in ledger.get("faults", {}).items()}
+    report.rate_limited = {
+        limit: int(count) for limit, count in ledger.get("rate_limits", {}).items()
+    }
     return report
 
 

@@ -94,7 +94,8 @@ class MotoServer(_ChildServer):
 
 
 class EmulatorServer(_ChildServer):
-    """The project's Stripe emulator (``python -m stripe_emulator``)."""
+    """The project's Stripe emulator (``python -m stripe_emulator``), with Stripe's rate
+    limits on (``rate_limits``: ``sandbox``, the default, ``live`` or ``off``)."""
 
     def __init__(
         self,
@@ -104,6 +105,7 @@ class EmulatorServer(_ChildServer):
         latency_ms: float = 0,
         jitter_ms: float = 0,
         seed: int = 0,
+        rate_limits: str = "sandbox",
     ) -> None:
         super().__init__(log_path)
         self._args = [
@@ -115,6 +117,8 @@ class EmulatorServer(_ChildServer):
             str(jitter_ms),
             "--seed",
             str(seed),
+            "--rate-limits",
+            rate_limits,
         ]
 
     def start(self, timeout: float = 30.0) -> EmulatorServer:

@@ -144,7 +144,8 @@ def run_soak(
     with RunLogs(f"chargeq-soak-{name}-", logs) as run_logs:
         log_dir = run_logs.path
         say(f"[{name}] logs in {log_dir} (kept if an invariant breaks)")
-        with local_stack(log_dir, seed=seed) as stack:
+        # A sandbox's rate limits, on top of the injected 429s below.
+        with local_stack(log_dir, seed=seed, stripe_rate_limits="sandbox") as stack:
             control = EmulatorControl(stack.stripe_url)
             for rule in STRIPE_FAULTS:
                 control.add_fault(rule)

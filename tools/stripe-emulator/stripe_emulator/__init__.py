@@ -8,8 +8,9 @@ Point the SDK at it::
         client.v1.payment_intents.create(params={...}, options={"idempotency_key": "k"})
         emulator.ledger()["by_request_id"]
 
-or run it in its own process: ``python -m stripe_emulator --port 0 --api-key sk_test_x``
-prints ``{"url": ...}`` on one line when ready, and ``EmulatorControl(url)`` programs it.
+or run it in its own process: ``python -m stripe_emulator --port 0 --api-key sk_test_x
+[--rate-limits live] [--webhook-url URL --webhook-secret whsec_...]`` prints ``{"url": ...,
+"webhook_endpoints": [...]}`` on one line when ready, and ``EmulatorControl(url)`` programs it.
 
 Endpoints: ``POST /v1/payment_intents`` (``confirm=true`` charges at once),
 ``GET /v1/payment_intents/{id}``, ``GET /v1/payment_intents`` (``customer``,
@@ -49,27 +50,60 @@ the request names none)::
     cus_missing...   400 resource_missing: no such customer
     any other        succeeds with pm_card_visa
 
+Bank debits (:mod:`stripe_emulator.async_payments`): Stripe's ACH and SEPA test payment
+methods (``pm_usBankAccount_success``, ``pm_usBankAccount_insufficientFunds``, ...,
+``pm_sepaDebit_success_de``, ``pm_sepaDebit_failedDelayed_fr``, ...) leave the intent in
+``processing``; on the emulator's clock it later becomes ``succeeded``, or goes back to
+``requires_payment_method`` with ``last_payment_error`` (delays configurable; a
+``ManualClock`` jumps with ``advance``).
+
+Events and webhooks (:mod:`stripe_emulator.webhooks`): ``payment_intent.processing``,
+``payment_intent.succeeded`` and ``payment_intent.payment_failed`` (cards and bank debits)
+as Stripe Event objects, POSTed to each ``webhook_url`` with ``Stripe-Signature`` (HMAC-SHA256
+with the endpoint's ``whsec_`` secret; the SDK's ``Webhook.construct_event`` verifies it), at
+least once, retried with backoff on the emulator's clock, duplicated or reordered by fault
+rules; every attempt is in a ledger (``webhook_deliveries()``).
+
+Rate limits (:mod:`stripe_emulator.ratelimit`), on by default at a sandbox's figures: 25
+requests/s for the account and 25/s per endpoint (``live``: 100/s for the account), over a
+sliding one-second window on the emulator's clock: 429 ``rate_limit``. A write to an object
+another request is writing: 429 ``lock_timeout`` with ``Stripe-Should-Retry: true``.
+
+Not modelled: customers and payment methods as objects, currencies' minimum amounts,
+``Stripe-Version`` checks (other work); the concurrency limiter, the Payment Intents limit of
+1,000 updates per intent per hour (no update endpoint here); mandates, microdeposits and
+disputes of bank debits; events other than the three above (``payment_intent.created``,
+``charge.*``), ``GET /v1/events`` and webhook endpoint objects in the API (endpoints are set
+through the constructor, the CLI or the control API); Stripe's real retry intervals (not
+published: three retries over a few hours in a sandbox, scaled down here).
+
 Faults: see :mod:`stripe_emulator.faults` for the rule format; the control API over HTTP
 is listed in :mod:`stripe_emulator.control_routes`.
 """
 
+from stripe_emulator.async_payments import BankDebitDelays
 from stripe_emulator.clock import Clock, ManualClock, SystemClock
 from stripe_emulator.control import EmulatorControl, EmulatorControlError
 from stripe_emulator.emulator import DEFAULT_API_KEY, StripeEmulator
 from stripe_emulator.faults import KINDS as FAULT_KINDS
 from stripe_emulator.faults import FaultMatch, FaultRule
 from stripe_emulator.idempotency import KEY_LIFETIME_SECONDS
+from stripe_emulator.ratelimit import LIVE, SANDBOX, RateLimits
 
 __all__ = [
     "DEFAULT_API_KEY",
     "FAULT_KINDS",
     "KEY_LIFETIME_SECONDS",
+    "LIVE",
+    "SANDBOX",
+    "BankDebitDelays",
     "Clock",
     "EmulatorControl",
     "EmulatorControlError",
     "FaultMatch",
     "FaultRule",
     "ManualClock",
+    "RateLimits",
     "StripeEmulator",
     "SystemClock",
 ]

@@ -1,9 +1,10 @@
 """Run the emulator in its own process until SIGTERM or SIGINT.
 
     python -m stripe_emulator --port 0 --api-key sk_test_x [--latency-ms 300 --jitter-ms 100]
+        [--rate-limits sandbox|live|off] [--webhook-url URL --webhook-secret whsec_...]
 
-Prints one JSON line, ``{"url": "http://127.0.0.1:PORT"}``, on stdout once it accepts
-connections; logs go to stderr.
+Prints one JSON line, ``{"url": "http://127.0.0.1:PORT", "webhook_endpoints": [{"id",
+"url", "secret"}]}``, on stdout once it accepts connections; logs go to stderr.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ import logging
 import signal
 import sys
 import threading
+from dataclasses import replace
 from types import FrameType
 
+from stripe_emulator.async_payments import BankDebitDelays
 from stripe_emulator.emulator import DEFAULT_API_KEY, StripeEmulator
+from stripe_emulator.ratelimit import PRESETS, RateLimits
+from stripe_emulator.webhooks import DEFAULT_BACKOFF_SCALE
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -31,7 +36,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--jitter-ms", type=float, default=0.0, help="latency give or take")
     parser.add_argument("--seed", type=int, default=0, help="seed of fault rolls and jitter")
     parser.add_argument(
-        "--rate-limit", type=float, default=None, help="requests per second before 429s"
+        "--rate-limits",
+        choices=sorted(PRESETS),
+        default="sandbox",
+        help="Stripe's rate limits: sandbox (25/s, the default), live (100/s) or off",
+    )
+    parser.add_argument(
+        "--global-rate-limit", type=float, help="account requests per second (overrides)"
+    )
+    parser.add_argument(
+        "--endpoint-rate-limit", type=float, help="requests per second per endpoint (overrides)"
+    )
+    parser.add_argument(
+        "--webhook-url", action="append", default=[], help="webhook endpoint (repeatable)"
+    )
+    parser.add_argument("--webhook-secret", help="signing secret whsec_... (default: new)")
+    parser.add_argument(
+        "--bank-debit-seconds", type=float, default=None, help="processing -> settled, seconds"
+    )
+    parser.add_argument(
+        "--webhook-backoff-scale",
+        type=float,
+        default=DEFAULT_BACKOFF_SCALE,
+        help="webhook retry delays multiplied by this",
     )
     parser.add_argument("--log-level", default="INFO", help="log level on stderr (INFO)")
     return parser.parse_args(argv)
@@ -59,14 +86,33 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         latency_ms=args.latency_ms,
         jitter_ms=args.jitter_ms,
-        rate_limit_per_second=args.rate_limit,
+        rate_limits=_rate_limits(args),
+        bank_debit_delays=_delays(args.bank_debit_seconds),
+        webhook_url=args.webhook_url or None,
+        webhook_secret=args.webhook_secret,
+        webhook_backoff_scale=args.webhook_backoff_scale,
     )
     with emulator:
-        print(json.dumps({"url": emulator.url}), flush=True)
+        # The secrets go to stdout, the parent's pipe, never to the log.
+        ready = {"url": emulator.url, "webhook_endpoints": emulator.webhook_endpoints()}
+        print(json.dumps(ready), flush=True)
         while not stop.wait(0.5):
             pass
         logging.getLogger("stripe_emulator").info("stopping")
     return 0
+
+
+def _rate_limits(args: argparse.Namespace) -> RateLimits:
+    limits = PRESETS[args.rate_limits]
+    if args.global_rate_limit is not None:
+        limits = replace(limits, global_per_second=args.global_rate_limit)
+    if args.endpoint_rate_limit is not None:
+        limits = replace(limits, endpoint_per_second=args.endpoint_rate_limit)
+    return limits
+
+
+def _delays(seconds: float | None) -> BankDebitDelays | None:
+    return None if seconds is None else BankDebitDelays(settle_seconds=seconds)
 
 
 if __name__ == "__main__":

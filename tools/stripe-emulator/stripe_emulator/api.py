@@ -2,12 +2,13 @@
 
 The order of the steps is the model of Stripe this emulator keeps:
 
-1. route, authenticate (401), rate limit (429): nothing is saved;
+1. route, authenticate (401), rate limits (429 ``rate_limit``): nothing is saved;
 2. draw faults; an answering fault (429, 5xx, dropped connection) ends it here, unsaved;
 3. validate the parameters: a 400 is not saved, the same key can be retried;
 4. with an ``Idempotency-Key`` (POST only): replay a saved response, refuse the key with
    other parameters (``idempotency_error``) or while its first request runs (409), or
-   claim it;
+   claim it; a write then locks the objects it touches, or gets 429 ``lock_timeout``
+   (unsaved) when another request holds one;
 5. wait out the latency (with the key claimed, as a slow Stripe would hold it);
 6. execute: commit, save the response for the key, then maybe swap the answer for a saved
    500 (``server_error_after``) or drop the connection (``drop_after_commit``).
@@ -27,6 +28,7 @@ from stripe_emulator import listing, payment_intents
 from stripe_emulator.faults import FaultRule, RequestFacts
 from stripe_emulator.forms import decode, parse_pairs
 from stripe_emulator.idempotency import MAX_KEY_LENGTH, Lookup, Scope, fingerprint
+from stripe_emulator.ratelimit import endpoint_key, written_objects
 from stripe_emulator.responses import (
     DROP,
     Reply,
@@ -36,6 +38,7 @@ from stripe_emulator.responses import (
     idempotency_conflict,
     idempotency_mismatch,
     invalid_request,
+    lock_timeout,
     new_id,
     rate_limited,
     unrecognized_url,
@@ -108,9 +111,8 @@ class StripeApi:
         endpoint, object_id = found
         self._state.count(endpoint)
         api_key = self._authenticate(request.headers)
-        if not self._state.admit():
-            self._state.count("rate_limited")
-            raise rate_limited(self._state.settings.rate_limit_should_retry)
+        if self._state.admit(endpoint_key(request.method, request.path)) is not None:
+            raise rate_limited(False)  # see ratelimit.py on Stripe-Should-Retry
         encoded = (
             request.query if request.method == "GET" else request.body.decode("utf-8", "replace")
         )
@@ -144,6 +146,13 @@ class StripeApi:
             lookup = self._state.claim(scope, fingerprint(request.method, request.path, pairs))
             if lookup.verdict != "execute":
                 scope = None  # the key belongs to another request: never release it
+        locked: tuple[str, ...] | None = ()
+        if invalid is None and lookup.verdict == "execute":
+            # A write holds its objects from here until it has executed (see ratelimit.py).
+            locked = self._state.lock_objects(written_objects(request.method, request.path, params))
+            if locked is None:
+                self._state.release(scope)
+                raise lock_timeout()
 
         try:
             if not self._wait(drawn.delay_seconds) or drawn.drop_after_delay:
@@ -160,6 +169,7 @@ class StripeApi:
             # A claim that did not reach execution saved nothing: free the key for a retry.
             # (After execution the response is saved, and release() leaves it alone.)
             self._state.release(scope)
+            self._state.unlock_objects(locked)
         if after is not None:
             _log_fault(after.kind, facts)
         if after is not None and after.kind == "drop_after_commit":

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stripe_emulator.faults import FaultRule
+from stripe_emulator.ratelimit import RateLimits
 
 
 class EmulatorControlError(RuntimeError):
@@ -89,15 +90,32 @@ class EmulatorControl:
         """Delay every request by ``ms`` +/- ``jitter_ms``."""
         self._call("POST", "latency", {"ms": ms, "jitter_ms": jitter_ms})
 
-    def set_rate_limit(
-        self, per_second: float | None, burst: float | None = None, should_retry: bool = False
-    ) -> None:
-        """Answer 429 above ``per_second`` (None: unlimited)."""
-        self._call(
-            "POST",
-            "rate_limit",
-            {"per_second": per_second, "burst": burst, "should_retry": should_retry},
-        )
+    def set_rate_limits(self, limits: RateLimits | str | Mapping[str, Any] | None) -> None:
+        """Stripe's rate limits: ``"sandbox"``, ``"live"``, ``"off"`` (or None), a
+        ``RateLimits`` or its dict form."""
+        document = RateLimits.parse(limits).to_dict()
+        self._call("POST", "rate_limits", document)
+
+    def rate_limits(self) -> dict[str, Any]:
+        """The rate limits in force (``RateLimits.to_dict``)."""
+        return dict(self._call("GET", "rate_limits"))
+
+    def add_webhook_endpoint(self, url: str, secret: str | None = None) -> dict[str, str]:
+        """Send later events to ``url`` too; returns ``{"id", "url", "secret"}``."""
+        body = {"url": url} if secret is None else {"url": url, "secret": secret}
+        return dict(self._call("POST", "webhook_endpoints", body))
+
+    def webhook_endpoints(self) -> list[dict[str, str]]:
+        """The endpoints events go to, each ``{"id", "url", "secret"}``."""
+        return list(self._call("GET", "webhook_endpoints")["data"])
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every Event made since the last reset, oldest first."""
+        return list(self._call("GET", "events")["data"])
+
+    def webhook_deliveries(self) -> list[dict[str, Any]]:
+        """Every webhook delivery attempt."""
+        return list(self._call("GET", "webhook_deliveries")["data"])
 
     def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode()

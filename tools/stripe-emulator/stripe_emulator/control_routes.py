@@ -15,7 +15,14 @@ DELETE      /_emulator/faults/{id}          removes one rule
 GET         /_emulator/clock                ``{"now": unix seconds}``
 POST        /_emulator/clock/advance        ``{"seconds": n}`` -> ``{"now"}``
 POST        /_emulator/latency              ``{"ms": n, "jitter_ms": n}``
-POST        /_emulator/rate_limit           ``{"per_second": n or null, "burst", "should_retry"}``
+GET         /_emulator/rate_limits          ``{"global_per_second", "endpoint_per_second",
+                                            "lock_timeouts"}`` (null: no such limit)
+POST        /_emulator/rate_limits          the same fields, or ``{"preset": "live"}``
+                                            (``sandbox``, ``live``, ``off``)
+GET         /_emulator/webhook_endpoints    ``{"data": [{"id", "url", "secret"}]}``
+POST        /_emulator/webhook_endpoints    ``{"url", "secret"?}`` -> ``{"id", "url", "secret"}``
+GET         /_emulator/events               ``{"data": [every Event, oldest first]}``
+GET         /_emulator/webhook_deliveries   ``{"data": [every delivery attempt]}``
 ==========  ==============================  ===============================================
 """
 
@@ -25,8 +32,10 @@ import json
 from typing import Any
 
 from stripe_emulator.faults import FaultRule
+from stripe_emulator.ratelimit import RateLimits
 from stripe_emulator.responses import Reply, json_reply
 from stripe_emulator.state import EmulatorState
+from stripe_emulator.webhooks import WebhookEndpoint
 
 PREFIX = "/_emulator/"
 
@@ -67,15 +76,18 @@ def _dispatch(state: EmulatorState, method: str, path: str, body: dict[str, Any]
     if (method, path) == ("POST", "latency"):
         state.set_latency(float(body.get("ms", 0)), float(body.get("jitter_ms", 0)))
         return json_reply({"ok": True})
-    if (method, path) == ("POST", "rate_limit"):
-        per_second = body.get("per_second")
-        burst = body.get("burst")
-        state.set_rate_limit(
-            None if per_second is None else float(per_second),
-            None if burst is None else float(burst),
-            bool(body.get("should_retry", False)),
-        )
-        return json_reply({"ok": True})
+    if (method, path) == ("GET", "rate_limits"):
+        return json_reply(state.settings.rate_limits.to_dict())
+    if (method, path) == ("POST", "rate_limits"):
+        preset = body.pop("preset", None)
+        state.set_rate_limits(RateLimits.parse(preset if preset is not None else body))
+        return json_reply(state.settings.rate_limits.to_dict())
+    if path == "webhook_endpoints":
+        return _webhook_endpoints(state, method, body)
+    if (method, path) == ("GET", "events"):
+        return json_reply({"data": state.events()})
+    if (method, path) == ("GET", "webhook_deliveries"):
+        return json_reply({"data": state.webhook_deliveries()})
     return _error(404, f"no control endpoint {method} {PREFIX}{path}")
 
 
@@ -88,6 +100,19 @@ def _faults(state: EmulatorState, method: str, body: dict[str, Any]) -> Reply:
         state.clear_faults()
         return json_reply({"ok": True})
     return _error(405, f"{method} is not allowed on {PREFIX}faults")
+
+
+def _webhook_endpoints(state: EmulatorState, method: str, body: dict[str, Any]) -> Reply:
+    if method == "GET":
+        return json_reply({"data": state.webhook_endpoints()})
+    if method == "POST":
+        url, secret = body["url"], body.get("secret")
+        if not isinstance(url, str) or not isinstance(secret, str | None):
+            raise ValueError("url and secret must be strings")
+        endpoint = WebhookEndpoint(url, secret) if secret else WebhookEndpoint(url)
+        state.add_webhook_endpoint(endpoint)
+        return json_reply(endpoint.to_dict(), status=201)
+    return _error(405, f"{method} is not allowed on {PREFIX}webhook_endpoints")
 
 
 def _optional_int(value: Any) -> int | None:

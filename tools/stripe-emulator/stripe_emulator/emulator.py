@@ -8,11 +8,14 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
-from stripe_emulator.api import StripeApi
+from stripe_emulator.api import DEFAULT_API_VERSION, StripeApi
+from stripe_emulator.async_payments import BankDebitDelays
 from stripe_emulator.clock import Clock
 from stripe_emulator.faults import FaultRule
+from stripe_emulator.ratelimit import RateLimits
 from stripe_emulator.server import EmulatorHTTPServer
 from stripe_emulator.state import EmulatorState, Settings
+from stripe_emulator.webhooks import DEFAULT_BACKOFF_SCALE, WebhookEndpoint, WebhookSender
 
 logger = logging.getLogger("stripe_emulator")
 
@@ -26,9 +29,14 @@ class StripeEmulator:
     keys are scoped per API key. ``clock`` stamps objects and ages idempotency keys
     (default: wall-clock time, movable with :meth:`advance`). ``seed`` makes probability
     faults and latency jitter reproducible. ``latency_ms`` +/- ``jitter_ms`` delays every
-    request. ``rate_limit_per_second`` (None: unlimited) answers 429 above that rate, in
-    bursts of up to ``rate_limit_burst``, with ``Stripe-Should-Retry`` set from
-    ``rate_limit_should_retry``. ``port`` 0 picks a free port.
+    request. ``rate_limits`` are Stripe's (``ratelimit.py``): ``"sandbox"`` (the default:
+    25 requests/s for the account and per endpoint, lock timeouts), ``"live"`` (100/s for
+    the account), ``"off"``, or a ``RateLimits``. ``bank_debit_delays`` are how long bank
+    debits stay ``processing`` on the emulator's clock (``async_payments.py``).
+    ``webhook_url`` (one URL or several) receives the events signed with ``webhook_secret``
+    (default: a new ``whsec_...``; see :meth:`webhook_endpoints`); failed deliveries are
+    retried after delays scaled by ``webhook_backoff_scale`` (``webhooks.py``).
+    ``port`` 0 picks a free port.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`. The control
     methods are the same as :class:`stripe_emulator.EmulatorControl`'s.
@@ -42,9 +50,11 @@ class StripeEmulator:
         seed: int = 0,
         latency_ms: float = 0.0,
         jitter_ms: float = 0.0,
-        rate_limit_per_second: float | None = None,
-        rate_limit_burst: float | None = None,
-        rate_limit_should_retry: bool = False,
+        rate_limits: RateLimits | str | Mapping[str, Any] | None = "sandbox",
+        bank_debit_delays: BankDebitDelays | None = None,
+        webhook_url: str | Iterable[str] | None = None,
+        webhook_secret: str | None = None,
+        webhook_backoff_scale: float = DEFAULT_BACKOFF_SCALE,
         extra_api_keys: Iterable[str] = (),
         host: str = "127.0.0.1",
         port: int = 0,
@@ -52,16 +62,19 @@ class StripeEmulator:
         settings = Settings(
             latency_ms=latency_ms,
             jitter_ms=jitter_ms,
-            rate_limit_per_second=rate_limit_per_second,
-            rate_limit_burst=rate_limit_burst,
-            rate_limit_should_retry=rate_limit_should_retry,
+            rate_limits=RateLimits.parse(rate_limits),
             seed=seed,
+            bank_debit_delays=bank_debit_delays or BankDebitDelays(),
+            webhook_endpoints=_endpoints(webhook_url, webhook_secret),
+            webhook_backoff_scale=webhook_backoff_scale,
+            api_version=DEFAULT_API_VERSION,
         )
         self._state = EmulatorState([api_key, *extra_api_keys], settings, clock)
         self._address = (host, port)
         self._stopping = threading.Event()
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._sender: WebhookSender | None = None
 
     @property
     def url(self) -> str:
@@ -85,6 +98,8 @@ class StripeEmulator:
             daemon=True,
         )
         self._thread.start()
+        self._sender = WebhookSender(self._state.tick, self._state.now, self._state.record_delivery)
+        self._sender.start()
         logger.info("Stripe emulator listening on %s", self.url)
         return self
 
@@ -94,6 +109,9 @@ class StripeEmulator:
         if server is None:
             return
         self._stopping.set()
+        if self._sender is not None:
+            self._sender.stop()
+            self._sender = None
         server.shutdown()
         server.server_close()
         server.close_connections()
@@ -167,8 +185,33 @@ class StripeEmulator:
         """Delay every request by ``ms`` +/- ``jitter_ms``."""
         self._state.set_latency(ms, jitter_ms)
 
-    def set_rate_limit(
-        self, per_second: float | None, burst: float | None = None, should_retry: bool = False
-    ) -> None:
-        """Answer 429 above ``per_second`` (None: unlimited)."""
-        self._state.set_rate_limit(per_second, burst, should_retry)
+    def set_rate_limits(self, limits: RateLimits | str | Mapping[str, Any] | None) -> None:
+        """Stripe's rate limits: ``"sandbox"``, ``"live"``, ``"off"`` (or None), a
+        ``RateLimits`` or its dict form."""
+        self._state.set_rate_limits(RateLimits.parse(limits))
+
+    def add_webhook_endpoint(self, url: str, secret: str | None = None) -> dict[str, str]:
+        """Send later events to ``url`` too; returns ``{"id", "url", "secret"}``."""
+        endpoint = WebhookEndpoint(url, secret) if secret else WebhookEndpoint(url)
+        self._state.add_webhook_endpoint(endpoint)
+        return endpoint.to_dict()
+
+    def webhook_endpoints(self) -> list[dict[str, str]]:
+        """The endpoints events go to, each ``{"id", "url", "secret"}``."""
+        return self._state.webhook_endpoints()
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every Event made since the last reset, oldest first."""
+        return self._state.events()
+
+    def webhook_deliveries(self) -> list[dict[str, Any]]:
+        """Every webhook delivery attempt (see ``webhooks.Outbox.record``)."""
+        return self._state.webhook_deliveries()
+
+
+def _endpoints(urls: str | Iterable[str] | None, secret: str | None) -> tuple[WebhookEndpoint, ...]:
+    if urls is None:
+        return ()
+    if isinstance(urls, str):
+        urls = [urls]
+    return tuple(WebhookEndpoint(url, secret) if secret else WebhookEndpoint(url) for url in urls)

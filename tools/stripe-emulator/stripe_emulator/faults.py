@@ -5,9 +5,10 @@ A rule is a JSON-ready dict (the same over HTTP and in Python)::
 
     {"kind": "drop_after_commit",          # see KINDS
      "match": {"endpoint": "create",       # optional; every field given must match:
-               "request_id": "order-1",    #   endpoint (create | retrieve | list),
-               "idempotency_key": "...",   #   metadata.request_id, idempotency key,
-               "customer": "cus_..."},     #   customer (create params or list filter)
+               "request_id": "order-1",    #   endpoint (create | retrieve | list |
+               "idempotency_key": "...",   #   webhook), metadata.request_id, key,
+               "customer": "cus_...",      #   customer (create params or list filter),
+               "event_type": "..."},       #   event type (webhook kinds only)
      "count": 1,                           # fire on the next N matching requests
      "probability": 0.05,                  # or: on each one with this chance (both: at
                                            #   most ``count`` times); neither: count = 1
@@ -26,6 +27,12 @@ closed, nothing executed) answer before execution, so nothing is saved for the k
 key gets replayed; ``drop_after_commit`` commits and saves the real response, then closes the
 connection without a byte (the lost response a retry with the same key must recover). The
 "after" kinds only fire on a request that executes, never on a replay, a 409 or a 400.
+
+Webhook kinds act on an event's delivery, not on an API request (match ``endpoint``
+"webhook", ``event_type``, ``request_id`` (the intent's ``metadata.request_id``),
+``customer``): ``webhook_duplicate`` delivers the event once more, as a separate delivery
+(Stripe delivers at least once); ``webhook_delay`` holds its delivery back ``seconds`` on the
+emulator's clock, so later events arrive first (Stripe does not guarantee order).
 
 When several rules match one request, the first answering rule (rate_limit,
 server_error_before, drop_before) wins and then no delay applies; otherwise every delay that
@@ -46,8 +53,11 @@ ANSWERING_KINDS = ("rate_limit", "server_error_before", "drop_before")
 DELAY_KINDS = ("latency", "hang")
 #: Applied once the request has executed: its result is committed and saved.
 AFTER_KINDS = ("server_error_after", "drop_after_commit")
-KINDS = ANSWERING_KINDS + DELAY_KINDS + AFTER_KINDS
-ENDPOINTS = ("create", "retrieve", "list")
+#: Act on webhook deliveries (see ``webhooks.py``): deliver an event twice, or hold one back
+#: ``seconds`` on the emulator's clock so that later events overtake it.
+WEBHOOK_KINDS = ("webhook_duplicate", "webhook_delay")
+KINDS = ANSWERING_KINDS + DELAY_KINDS + AFTER_KINDS + WEBHOOK_KINDS
+ENDPOINTS = ("create", "retrieve", "list", "webhook")
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,7 @@ class FaultMatch:
     request_id: str | None = None
     idempotency_key: str | None = None
     customer: str | None = None
+    event_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,7 @@ class RequestFacts:
     request_id: str | None = None
     idempotency_key: str | None = None
     customer: str | None = None
+    event_type: str | None = None  # webhook deliveries only
 
     def satisfies(self, match: FaultMatch) -> bool:
         """True when every field set in ``match`` equals this request's."""
@@ -238,6 +250,19 @@ class FaultPlan:
             if active.rule.kind in AFTER_KINDS and self._fires(active, facts):
                 return active.rule
         return None
+
+    def for_webhook(self, facts: RequestFacts) -> tuple[int, float, tuple[str, ...]]:
+        """Draw the faults of one event's delivery: (extra copies to deliver, seconds to hold
+        it back, kinds fired)."""
+        copies, delay, fired = 0, 0.0, []
+        for active in self._rules:
+            if active.rule.kind in WEBHOOK_KINDS and self._fires(active, facts):
+                fired.append(active.rule.kind)
+                if active.rule.kind == "webhook_duplicate":
+                    copies += 1
+                else:
+                    delay += active.rule.seconds
+        return copies, delay, tuple(fired)
 
     def jittered(self, ms: float, jitter_ms: float) -> float:
         """A delay in seconds: ``ms`` give or take up to ``jitter_ms``, never negative."""

@@ -21,7 +21,8 @@ REQUEST_COUNTERS = (
     "list",  # GET /v1/payment_intents
     "unknown_route",  # 404: no such endpoint
     "unauthorized",  # 401
-    "rate_limited",  # 429 from the rate limiter (rate_limit faults are under "faulted")
+    "rate_limited",  # 429 rate_limit from the rate limits (rate_limit faults: "faulted")
+    "lock_timeout",  # 429 lock_timeout: the object was being written by another request
     "invalid",  # 400 before execution: parameters failed validation
     "replayed",  # answered from a saved idempotent response
     "conflict",  # 409: the key's first request was still running
@@ -37,6 +38,7 @@ class Ledger:
         self.requests: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
+        self.rate_limits: Counter[str] = Counter()
         self.payment_intents = 0
         self.connections = 0
         self.by_request_id: dict[str, dict[str, Any]] = {}
@@ -44,6 +46,11 @@ class Ledger:
     def count_request(self, counter: str) -> None:
         """One more request of this kind (see ``REQUEST_COUNTERS``)."""
         self.requests[counter] += 1
+
+    def count_rate_limited(self, limit: str) -> None:
+        """A 429 from a limit: ``global``, ``endpoint`` or ``lock_timeout``."""
+        self.rate_limits[limit] += 1
+        self.requests["lock_timeout" if limit == "lock_timeout" else "rate_limited"] += 1
 
     def count_fault(self, kind: str) -> None:
         """One more fault of this kind injected."""
@@ -94,5 +101,6 @@ class Ledger:
             "double_charges": self.double_charges(),
             "requests": {name: self.requests[name] for name in REQUEST_COUNTERS},
             "faults": dict(self.faults),
+            "rate_limits": dict(self.rate_limits),
             "connections": self.connections,
         }

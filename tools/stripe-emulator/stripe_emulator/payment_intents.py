@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from stripe_emulator import cards
+from stripe_emulator import async_payments, cards
 from stripe_emulator.forms import (
     Params,
     read_boolean,
@@ -171,6 +171,11 @@ def _confirm(intent: Intent, request: CreateRequest) -> Created:
     if payment_method is None:
         assert request.customer is not None  # parse_create guarantees one of the two
         payment_method = cards.default_payment_method(request.customer)
+    debit = async_payments.lookup(payment_method)
+    if debit is not None:
+        # A bank debit: the intent waits in processing; the state settles it later.
+        async_payments.start(intent, payment_method, debit)
+        return Created(intent)
     result = cards.outcome(payment_method)
     intent["payment_method"] = payment_method
     if result.result == "succeeded":

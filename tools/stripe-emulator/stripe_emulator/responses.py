@@ -118,6 +118,22 @@ def rate_limited(should_retry: bool) -> StripeFailure:
     )
 
 
+def lock_timeout() -> StripeFailure:
+    """429 ``lock_timeout``: another request is writing the object. Stripe's libraries retry
+    these (docs.stripe.com/rate-limits, "Object lock timeouts"); stripe-python does so only
+    on ``Stripe-Should-Retry: true``, so Stripe sends it. Message as Stripe words it."""
+    return StripeFailure(
+        429,
+        "invalid_request_error",
+        "This object cannot be accessed right now because another API request or Stripe "
+        "process is currently accessing it. If you see this error intermittently, retry the "
+        "request. If you see this error frequently and are making multiple concurrent "
+        "requests to a single object, make your requests serially or at a lower rate.",
+        code="lock_timeout",
+        should_retry=True,
+    )
+
+
 def api_error(status: int = 500, should_retry: bool | None = None) -> StripeFailure:
     """5xx ``api_error``: the SDK raises ``APIError`` (and retries unless told not to)."""
     return StripeFailure(

@@ -1,9 +1,10 @@
 """Everything the emulator remembers, behind one lock.
 
-PaymentIntents, saved idempotent responses, the ledger, the fault plan, the rate limiter
-and the clock change together (a create commits the intent, counts it and saves the key's
-response in one step), so one lock guards them all. It is never held while a request
-sleeps: the request path takes it for short steps only.
+PaymentIntents, saved idempotent responses, the ledger, the fault plan, the rate limits,
+object locks, events and webhook deliveries, and the clock change together (a create
+commits the intent, counts it, makes its event and saves the key's response in one step),
+so one lock guards them all. It is never held while a request sleeps: the request path
+takes it for short steps only.
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stripe_emulator import listing, payment_intents
+from stripe_emulator.async_payments import BankDebitDelays
 from stripe_emulator.clock import Clock, SystemClock
+from stripe_emulator.events import EventFlow
 from stripe_emulator.faults import BeforeExecution, FaultPlan, FaultRule, RequestFacts
 from stripe_emulator.idempotency import IdempotencyStore, Lookup, Scope
 from stripe_emulator.ledger import Ledger
-from stripe_emulator.ratelimit import TokenBucket
+from stripe_emulator.ratelimit import SANDBOX, ObjectLocks, RateLimiter, RateLimits, Refusal
 from stripe_emulator.responses import (
     Reply,
     StripeFailure,
@@ -27,18 +30,22 @@ from stripe_emulator.responses import (
     json_reply,
     no_such,
 )
+from stripe_emulator.webhooks import DEFAULT_BACKOFF_SCALE, Delivery, WebhookEndpoint
 
 
 @dataclass(frozen=True)
 class Settings:
-    """What ``reset`` goes back to: latency for every request, and the rate limit."""
+    """What ``reset`` goes back to: latency for every request, the rate limits, bank-debit
+    delays and webhook endpoints."""
 
     latency_ms: float = 0.0
     jitter_ms: float = 0.0
-    rate_limit_per_second: float | None = None
-    rate_limit_burst: float | None = None
-    rate_limit_should_retry: bool = False
+    rate_limits: RateLimits = SANDBOX
     seed: int = 0
+    bank_debit_delays: BankDebitDelays = field(default_factory=BankDebitDelays)
+    webhook_endpoints: tuple[WebhookEndpoint, ...] = ()
+    webhook_backoff_scale: float = DEFAULT_BACKOFF_SCALE
+    api_version: str = ""
 
 
 class EmulatorState:
@@ -55,12 +62,22 @@ class EmulatorState:
         self._keys = IdempotencyStore()
         self._ledger = Ledger()
         self._plan = FaultPlan(settings.seed)
+        self._locks = ObjectLocks()
         self._configure(settings)
+        self._events = self._new_event_flow()
 
     def _configure(self, settings: Settings) -> None:
         self.settings = settings
-        rate = settings.rate_limit_per_second
-        self._limiter = TokenBucket(rate, settings.rate_limit_burst) if rate else None
+        self._limiter = RateLimiter(settings.rate_limits)
+
+    def _new_event_flow(self) -> EventFlow:
+        return EventFlow(
+            api_version=self._initial.api_version,
+            endpoints=self._initial.webhook_endpoints,
+            backoff_scale=self._initial.webhook_backoff_scale,
+            delays=self._initial.bank_debit_delays,
+            count_fault=lambda kind: self._ledger.count_fault(kind),
+        )
 
     # -- the request path -------------------------------------------------------------
 
@@ -74,10 +91,43 @@ class EmulatorState:
         with self._lock:
             self._ledger.count_request(counter)
 
-    def admit(self) -> bool:
-        """Take a token from the rate limiter; False means 429."""
+    def admit(self, endpoint: str) -> Refusal | None:
+        """Count a request against the rate limits; names the limit it is over (429)."""
         with self._lock:
-            return self._limiter is None or self._limiter.take()
+            refused = self._limiter.admit(endpoint, self._clock.now())
+            if refused is not None:
+                self._ledger.count_rate_limited(refused)
+            return refused
+
+    def lock_objects(self, object_ids: list[str]) -> tuple[str, ...] | None:
+        """Lock the objects a write touches; None when one is locked (429 lock_timeout)."""
+        with self._lock:
+            if not self.settings.rate_limits.lock_timeouts:
+                return ()
+            held = self._locks.acquire(object_ids)
+            if held is None:
+                self._ledger.count_rate_limited("lock_timeout")
+            return held
+
+    def unlock_objects(self, object_ids: tuple[str, ...] | None) -> None:
+        """Unlock what ``lock_objects`` locked."""
+        if object_ids:
+            with self._lock:
+                self._locks.release(object_ids)
+
+    def tick(self) -> list[Delivery]:
+        """Settle the bank debits due on the clock; returns the webhook deliveries due."""
+        with self._lock:
+            return self._events.tick(self._clock.now(), self._intents, self._plan)
+
+    def record_delivery(
+        self, delivery: Delivery, signed_at: int, status: int | None, error: str | None
+    ) -> None:
+        """A webhook delivery attempt ended (see ``webhooks.Outbox.record``)."""
+        with self._lock:
+            self._events.outbox.record(
+                delivery, self._clock.now(), signed_at=signed_at, status=status, error=error
+            )
 
     def before_execution(self, facts: RequestFacts) -> BeforeExecution:
         """Draw the request's faults and add the default latency to its delay."""
@@ -118,6 +168,15 @@ class EmulatorState:
             intent = created.intent
             self._intents[intent["id"]] = intent
             self._ledger.record_intent(intent, declined=created.decline is not None)
+            if request.confirm:
+                self._events.confirmed(
+                    intent,
+                    declined=created.decline is not None,
+                    now=self._clock.now(),
+                    plan=self._plan,
+                    request_id=request_id,
+                    idempotency_key=scope[1] if scope else None,
+                )
             if created.decline is not None:
                 return created.decline.reply()
             return json_reply(intent)
@@ -201,6 +260,9 @@ class EmulatorState:
         """Move the clock forward; returns the new time."""
         with self._lock:
             self._clock.advance(seconds)
+            # Bank debits due by the new time settle now; their webhooks go out with the
+            # sender's next tick.
+            self._events.settle_due(self._clock.now(), self._intents, self._plan)
             return self._clock.now()
 
     def set_latency(self, ms: float, jitter_ms: float = 0.0) -> None:
@@ -210,27 +272,44 @@ class EmulatorState:
         with self._lock:
             self._configure(replace(self.settings, latency_ms=ms, jitter_ms=jitter_ms))
 
-    def set_rate_limit(
-        self, per_second: float | None, burst: float | None = None, should_retry: bool = False
-    ) -> None:
-        """Answer 429 above ``per_second`` requests (None: unlimited)."""
-        if per_second is not None and per_second <= 0:
-            raise ValueError("the rate limit must be positive (or None for unlimited)")
+    def set_rate_limits(self, limits: RateLimits) -> None:
+        """Replace the rate limits (and start their windows afresh)."""
         with self._lock:
-            self._configure(
-                replace(
-                    self.settings,
-                    rate_limit_per_second=per_second,
-                    rate_limit_burst=burst,
-                    rate_limit_should_retry=should_retry,
-                )
-            )
+            self._configure(replace(self.settings, rate_limits=limits))
+
+    def add_webhook_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        """Deliver every later event to this endpoint too (until the next reset)."""
+        with self._lock:
+            self._events.outbox.endpoints.append(endpoint)
+
+    def webhook_endpoints(self) -> list[dict[str, str]]:
+        """The endpoints events go to."""
+        with self._lock:
+            return [endpoint.to_dict() for endpoint in self._events.outbox.endpoints]
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event made since the last reset, oldest first (copies)."""
+        with self._lock:
+            return copy.deepcopy(self._events.events)
+
+    def webhook_deliveries(self) -> list[dict[str, Any]]:
+        """Every delivery attempt, in the order they ended (copies)."""
+        with self._lock:
+            return copy.deepcopy(self._events.outbox.attempts)
 
     def ledger(self) -> dict[str, Any]:
         """A snapshot of the ledger, with the clock and the number of saved keys."""
         with self._lock:
             snapshot = self._ledger.snapshot()
             snapshot["idempotency_keys"] = len(self._keys)
+            snapshot["events"] = len(self._events.events)
+            attempts = self._events.outbox.attempts
+            snapshot["webhooks"] = {
+                "delivered": sum(1 for attempt in attempts if attempt["delivered"]),
+                "failed_attempts": sum(1 for attempt in attempts if not attempt["delivered"]),
+                "waiting": self._events.outbox.waiting(),
+                "settling": len(self._events.settlements),
+            }
             snapshot["now"] = self._clock.now()
             return snapshot
 
@@ -248,3 +327,5 @@ class EmulatorState:
             self._plan = FaultPlan(self._initial.seed if seed is None else seed)
             self._clock.reset()
             self._configure(self._initial)
+            self._locks = ObjectLocks()
+            self._events = self._new_event_flow()
