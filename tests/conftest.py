@@ -27,8 +27,8 @@ os.environ.update(
 os.environ.pop("AWS_PROFILE", None)
 
 # Imported after the environment is set: Powertools reads it when these are created.
-from charges.observability import logger, metrics  # noqa: E402
-from tests.samples import load_event  # noqa: E402
+from charges.observability import logger, metrics
+from tests.samples import load_event
 
 LogLines = Callable[[], list[dict[str, Any]]]
 

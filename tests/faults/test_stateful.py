@@ -30,6 +30,7 @@ from chargeq.settings import PipelineSettings
 from charges.payments import StripeGateway
 from stripe_emulator import StripeEmulator
 from tests.harness import API_KEY, Pipeline, build_pipeline
+from tests.samples import charge_body
 
 
 class Crash(BaseException):
@@ -99,14 +100,9 @@ class ChargeMachine(RuleBasedStateMachine):
     @rule(card=st.sampled_from(["pm_card_visa", "pm_card_visa", "pm_card_chargeDeclined"]))
     def send_new_request(self, card: str) -> None:
         request_id = f"m-{len(self.sent)}"
-        body = {
-            "version": 1,
-            "request_id": request_id,
-            "customer": "cus_machine",
-            "amount": 100 + len(self.sent),
-            "currency": "usd",
-            "payment_method": card,
-        }
+        body = charge_body(
+            request_id, customer="cus_machine", amount=100 + len(self.sent), payment_method=card
+        )
         self.sent[request_id] = body
         self.pipeline.send(body)
 

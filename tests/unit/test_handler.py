@@ -253,9 +253,7 @@ def test_records_charged_concurrently_log_and_count_each_their_own(
     assert time.monotonic() - started < 5
     # ... each outcome line names its own request and message (no keys crossed threads)
     outcomes = [
-        line
-        for line in function_logs()
-        if line["message"] in ("charge charged", "charge declined")
+        line for line in function_logs() if line["message"] in ("charge charged", "charge declined")
     ]
     assert sorted(line["request_id"] for line in outcomes) == sorted(message_ids)
     for line in outcomes:

@@ -41,4 +41,9 @@ def _attribute(value: dict[str, Any]) -> dict[str, Any]:
         for name, source in (("stringValue", "StringValue"), ("binaryValue", "BinaryValue"))
         if source in value
     }
-    return {**present, "stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
+    return {
+        **present,
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": value["DataType"],
+    }
