@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chargeq.settings import PipelineSettings
 from chargeq_local.context import LocalLambdaContext
@@ -62,7 +63,8 @@ def invoke(deps: Dependencies) -> Invoke:
     """Run the handler's batch logic on an event; return the IDs of the failed records."""
 
     def run(event: dict[str, Any]) -> list[str]:
-        response = handle_batch(event, LocalLambdaContext(timeout_seconds=30), deps)
+        context = cast(LambdaContext, LocalLambdaContext(timeout_seconds=30))
+        response = handle_batch(event, context, deps)
         return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
 
     return run

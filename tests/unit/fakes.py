@@ -171,7 +171,7 @@ class FakeGateway:
 
     script: dict[str, list[Answer]] = field(default_factory=lambda: defaultdict(list))
     calls: list[tuple[str, Delivery | None]] = field(default_factory=list)
-    before_answer: Callable[[], None] | None = None
+    before_answer: Callable[[], object] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def will(self, request_id: str, *answers: Answer) -> None:
