@@ -51,11 +51,11 @@ class CrashingGateway:
     def __init__(self, inner: PaymentGateway) -> None:
         self._inner = inner
 
-    def charge(self, request: Any, delivery: Any = None) -> Any:
+    def charge(self, request: Any, *args: Any, **options: Any) -> Any:
         if Armed.before:
             Armed.before -= 1
             raise Crash("killed before Stripe")
-        result = self._inner.charge(request, delivery)
+        result = self._inner.charge(request, *args, **options)
         if Armed.after:
             Armed.after -= 1
             raise Crash("killed after Stripe answered")

@@ -12,8 +12,10 @@ Powertools or the Stripe SDK cannot silently disarm a fault.
 - ``throttle_claim``: DynamoDB throttles the in-progress write (before Stripe).
 - ``throttle_record``: DynamoDB throttles the completing write (after Stripe charged).
 
-Whether a fault fires is a pure function of the seed, the fault, the request and its
-delivery, so a run can be replayed from its seed whatever the scheduling. Each injection
+Whether a fault fires is a pure function of the seed, the fault, the request and how often
+the fault already hit it (kills, counted in the shared log, which outlives a killed
+worker) or how often the write was tried (throttling), so a run can be replayed from its
+seed whatever the scheduling. Each injection
 is appended to the file named by ``CHARGEQ_CHAOS_LOG`` (one JSON line) for the report.
 """
 
@@ -25,7 +27,6 @@ import os
 import signal
 import threading
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,9 @@ def injected_faults(log_path: Path) -> Counter[str]:
     return Counter(json.loads(line)["fault"] for line in log_path.read_text().splitlines())
 
 
-class _Recorder:
+class ChaosLog:
+    """The injections of this run, one JSON line each, shared by every worker process."""
+
     def __init__(self, path: str) -> None:
         self._path = path
         self._lock = threading.Lock()
@@ -94,6 +97,19 @@ class _Recorder:
         # Written and flushed before a kill, so a SIGKILL'd injection is still counted.
         with self._lock, open(self._path, "a") as log:
             log.write(json.dumps({"fault": fault, **facts}) + "\n")
+
+    def times(self, fault: str, request_id: str) -> int:
+        """How often ``fault`` was injected into ``request_id`` so far, by any worker."""
+        with self._lock:
+            if not os.path.exists(self._path):
+                return 0
+            with open(self._path) as log:
+                entries = [json.loads(line) for line in log]
+        return sum(
+            1
+            for entry in entries
+            if (entry["fault"], entry.get("request_id")) == (fault, request_id)
+        )
 
 
 def install_from_environment() -> None:
@@ -104,10 +120,10 @@ def install_from_environment() -> None:
     document = json.loads(raw)
     document["doomed"] = tuple(document.get("doomed", ()))
     document["first_attempt"] = tuple(tuple(pair) for pair in document.get("first_attempt", ()))
-    install(ChaosPlan(**document), _Recorder(os.environ[CHAOS_LOG_ENV]))
+    install(ChaosPlan(**document), ChaosLog(os.environ[CHAOS_LOG_ENV]))
 
 
-def install(plan: ChaosPlan, record: Callable[..., None]) -> None:
+def install(plan: ChaosPlan, record: ChaosLog) -> None:
     """Have the function's dependencies built with this plan's faults from now on."""
     import boto3
 
@@ -121,27 +137,32 @@ def install(plan: ChaosPlan, record: Callable[..., None]) -> None:
 
 
 class ChaosGateway:
-    """The function's payment gateway, killing the worker before or after a charge."""
+    """The function's payment gateway, killing the worker before or after a charge.
 
-    def __init__(self, inner: Any, plan: ChaosPlan, record: Callable[..., None]) -> None:
+    A kill fires as a function of the seed, the fault, the request and how often that fault
+    already hit the request (read from the shared log, which survives the kill): an aimed
+    fault fires once, on the request's first charge.
+    """
+
+    def __init__(self, inner: Any, plan: ChaosPlan, record: ChaosLog) -> None:
         self._inner = inner
         self._plan = plan
         self._record = record
 
-    def charge(self, request: Any, delivery: Any = None) -> Any:
-        receive_count = getattr(delivery, "receive_count", 1)
-        identity = (request.request_id, receive_count)
+    def charge(self, request: Any, *args: Any, **options: Any) -> Any:
+        request_id = request.request_id
 
         def due(fault: str) -> bool:
-            aimed = receive_count == 1 and self._plan.aimed(fault, request.request_id)
-            return aimed or self._plan.fires(fault, *identity)
+            hits = self._record.times(fault, request_id)
+            aimed = hits == 0 and self._plan.aimed(fault, request_id)
+            return aimed or self._plan.fires(fault, request_id, hits)
 
         if due(KILL_BEFORE_STRIPE):
-            self._record(KILL_BEFORE_STRIPE, request_id=request.request_id)
+            self._record(KILL_BEFORE_STRIPE, request_id=request_id)
             os.kill(os.getpid(), signal.SIGKILL)
-        result = self._inner.charge(request, delivery)
-        if request.request_id in self._plan.doomed or due(KILL_AFTER_STRIPE):
-            self._record(KILL_AFTER_STRIPE, request_id=request.request_id)
+        result = self._inner.charge(request, *args, **options)
+        if request_id in self._plan.doomed or due(KILL_AFTER_STRIPE):
+            self._record(KILL_AFTER_STRIPE, request_id=request_id)
             os.kill(os.getpid(), signal.SIGKILL)
         return result
 
@@ -161,7 +182,7 @@ class _DynamoDBThrottling:
 
     _MARK = "chargeq_chaos_fault"
 
-    def __init__(self, plan: ChaosPlan, record: Callable[..., None]) -> None:
+    def __init__(self, plan: ChaosPlan, record: ChaosLog) -> None:
         from charges.claims import record_key
 
         self._plan = plan
