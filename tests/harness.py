@@ -1,4 +1,5 @@
-"""The pipeline under test, wired to moto and the Stripe emulator (used by the fixtures)."""
+"""The pipeline under test, wired to moto and the Stripe emulator (integration and the
+in-process fault tests build it through their fixtures)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from chargeq_local.context import LocalLambdaContext
 from chargeq_local.event_source import BatchReport, EventSource
 from chargeq_local.resources import Resources, provision
 from charges.config import FunctionConfig
-from charges.dependencies import Dependencies
+from charges.dependencies import Dependencies, GatewayWrapper
 from charges.handler import handle_batch
 
 API_KEY = "sk_test_unit"
@@ -94,14 +95,26 @@ PipelineFactory = Callable[..., Pipeline]
 
 
 def build_pipeline(
-    session: boto3.Session, settings: PipelineSettings, stripe_url: str, stripe_api_key: str
+    session: boto3.Session,
+    settings: PipelineSettings,
+    stripe_url: str,
+    stripe_api_key: str,
+    *,
+    wrap_gateway: GatewayWrapper | None = None,
 ) -> Pipeline:
-    """Create the resources in moto (already mocked) and the function's dependencies."""
+    """Create the resources in moto (already mocked) and the function's dependencies.
+
+    The function's AWS clients come from ``session``: botocore event hooks registered on
+    it beforehand see their calls. ``wrap_gateway`` wraps the Stripe gateway (test seams of
+    ``charges.dependencies``).
+    """
     resources = provision(session, settings, stripe_api_key=stripe_api_key)
     config = resources.function_config(settings, stripe_url)
     # The function reads its settings back from the environment it is given.
     environment = config.model_copy(update={"stripe_timeout_seconds": 2.0}).to_environment()
-    deps = Dependencies.build(FunctionConfig.from_environment(environment), session)
+    deps = Dependencies.build(
+        FunctionConfig.from_environment(environment), session, wrap_gateway=wrap_gateway
+    )
     sqs = session.client("sqs")
     return Pipeline(
         settings=settings,
@@ -113,15 +126,3 @@ def build_pipeline(
             sqs, resources.queue_url, resources.queue_arn, batch_size=settings.batch_size
         ),
     )
-
-
-def charge_body(request_id: str, **overrides: Any) -> dict[str, Any]:
-    """A valid charge request body."""
-    return {
-        "version": 1,
-        "request_id": request_id,
-        "customer": "cus_good",
-        "amount": 1500,
-        "currency": "usd",
-        "payment_method": "pm_card_visa",
-    } | overrides

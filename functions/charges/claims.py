@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import (
     PydanticSerializer,
 )
@@ -97,7 +98,7 @@ def persistence_layer(table_name: str, dynamodb_client: Any) -> DynamoDBPersiste
 
 def make_charge_once(
     gateway: PaymentGateway,
-    persistence: DynamoDBPersistenceLayer,
+    persistence: BasePersistenceLayer,
     config: IdempotencyConfig,
 ) -> ChargeOnce:
     """Build ``charge_once(request=..., delivery=...)`` over the given collaborators.

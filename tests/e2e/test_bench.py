@@ -9,7 +9,7 @@ import pytest
 
 from chargeq_bench.bench import run_bench
 from chargeq_bench.bench_report import BenchReport
-from chargeq_bench.cold_start import ColdStart
+from chargeq_bench.cold_start import ColdStart, measure_cold_start
 from chargeq_bench.costs import Usage, cost_per_million
 
 
@@ -119,3 +119,12 @@ def test_targets_judge_the_batch_at_a_fixed_latency_and_the_cold_start_ratio(
     start = targets["import + initialisation within 1.2 x importing boto3 and stripe"]
     assert not start.met
     assert "= 2.00 x" in start.measured and "375 ms = 1.50 x" in start.measured
+
+
+def test_cold_start_measurement_times_each_snippet_in_fresh_interpreters():
+    # GIVEN one timed round (after the dropped warm-up round)
+    cold = measure_cold_start(repeats=1)
+    # THEN every figure was measured, and initialisation comes after the imports
+    assert cold.repeats == 1
+    assert 0 < cold.import_ms <= cold.handler_ms
+    assert cold.baseline_ms > 0 and cold.libraries_ms > 0

@@ -8,6 +8,7 @@ import re
 from chargeq_local.runner import STRIPE_API_KEY, RunOptions, local_stack, run_workload
 from chargeq_local.workload import Message, build_workload
 from stripe_emulator import EmulatorControl
+from tests.samples import charge_body
 
 CARD = "4242424242424242"
 OTHER_CARD = "4000056655665556"
@@ -40,14 +41,7 @@ def luhn_valid(digits: str) -> bool:
 def test_logs_of_a_run_with_failures_leak_no_key_and_no_card_number(tmp_path):
     # GIVEN a workload whose poison carries card numbers in values, keys and broken JSON
     workload = build_workload(30, seed=11)
-    leaky = {
-        "version": 1,
-        "request_id": "leak-1",
-        "customer": "cus_x",
-        "amount": 5,
-        "currency": "usd",
-        "card_number": CARD,
-    }
+    leaky = charge_body("leak-1", customer="cus_x", amount=5, payment_method=..., card_number=CARD)
     workload.messages += [
         Message(json.dumps(leaky), poison=True),
         Message(json.dumps(leaky | {"request_id": "leak-2", OTHER_CARD: "cvc 123"}), poison=True),

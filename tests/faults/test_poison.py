@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from charges.outcomes import Reason
 from tests.faults.conftest import Faults, FaultsFactory
+from tests.samples import charge_body
 
 #: Unicode surrogates (category Cs), which no message body can carry.
 SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
@@ -28,13 +29,8 @@ SQS_TEXT = st.text(
     | st.sampled_from("\t\n\r"),
     max_size=60,
 )
-GOOD = {
-    "version": 1,
-    "customer": "cus_poison",
-    "amount": 700,
-    "currency": "usd",
-    "payment_method": "pm_card_visa",
-}
+#: A good request of this suite's customer; each use sets its own request_id.
+GOOD = charge_body("-", customer="cus_poison", amount=700)
 POISON_REASONS = {
     Reason.INVALID_JSON,
     Reason.CONTRACT_VIOLATION,

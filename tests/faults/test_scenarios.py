@@ -23,19 +23,13 @@ from chargeq_soak.faults import (
     ChaosPlan,
 )
 from tests.faults.conftest import Faults, FaultsFactory
+from tests.samples import charge_body
 
 
 def body(request_id: str, **overrides: Any) -> str:
+    """A charge request of this suite's customer, as the message body."""
     return json.dumps(
-        {
-            "version": 1,
-            "request_id": request_id,
-            "customer": "cus_faults",
-            "amount": 2500,
-            "currency": "usd",
-            "payment_method": "pm_card_visa",
-        }
-        | overrides
+        charge_body(request_id, **({"customer": "cus_faults", "amount": 2500} | overrides))
     )
 
 

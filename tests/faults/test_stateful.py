@@ -27,9 +27,10 @@ from moto import mock_aws
 
 from chargeq.dlq import copy_back
 from chargeq.settings import PipelineSettings
-from charges.payments import StripeGateway
+from charges.payments import PaymentGateway
 from stripe_emulator import StripeEmulator
 from tests.harness import API_KEY, Pipeline, build_pipeline
+from tests.samples import charge_body
 
 
 class Crash(BaseException):
@@ -37,29 +38,28 @@ class Crash(BaseException):
 
 
 class Armed:
-    """Crashes armed by the machine, fired by the patched gateway."""
+    """Crashes armed by the machine, fired by the crashing gateway."""
 
     before = 0
     after = 0
 
 
-@pytest.fixture(scope="module", autouse=True)
-def crashing_gateway() -> Iterator[None]:
-    original = StripeGateway.charge
+class CrashingGateway:
+    """The function's Stripe gateway (wrapped through the ``wrap_gateway`` test seam),
+    crashing before or after the charge when armed."""
 
-    def charge(self: StripeGateway, request: Any, delivery: Any = None) -> Any:
+    def __init__(self, inner: PaymentGateway) -> None:
+        self._inner = inner
+
+    def charge(self, request: Any, *args: Any, **options: Any) -> Any:
         if Armed.before:
             Armed.before -= 1
             raise Crash("killed before Stripe")
-        result = original(self, request, delivery)
+        result = self._inner.charge(request, *args, **options)
         if Armed.after:
             Armed.after -= 1
             raise Crash("killed after Stripe answered")
         return result
-
-    StripeGateway.charge = charge  # type: ignore[method-assign]
-    yield
-    StripeGateway.charge = original  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +83,7 @@ class ChargeMachine(RuleBasedStateMachine):
             PipelineSettings(stage="machine", max_receive_count=4),
             self.stripe.url,
             API_KEY,
+            wrap_gateway=CrashingGateway,
         )
         # In-progress claims of a crashed invocation expire almost at once.
         self.pipeline.function_timeout_seconds = 0.01
@@ -99,14 +100,9 @@ class ChargeMachine(RuleBasedStateMachine):
     @rule(card=st.sampled_from(["pm_card_visa", "pm_card_visa", "pm_card_chargeDeclined"]))
     def send_new_request(self, card: str) -> None:
         request_id = f"m-{len(self.sent)}"
-        body = {
-            "version": 1,
-            "request_id": request_id,
-            "customer": "cus_machine",
-            "amount": 100 + len(self.sent),
-            "currency": "usd",
-            "payment_method": card,
-        }
+        body = charge_body(
+            request_id, customer="cus_machine", amount=100 + len(self.sent), payment_method=card
+        )
         self.sent[request_id] = body
         self.pipeline.send(body)
 

@@ -77,3 +77,11 @@ def test_dlq_retention_not_longer_than_queue_retention_fails_synth() -> None:
     overrides = {"chargeq:queue_retention_days": "7", "chargeq:dlq_retention_days": "7"}
     with pytest.raises(SettingsError, match="dlq_retention_days must be longer"):
         cdk_app.build(App(context=app_context(overrides)))
+
+
+def test_rate_above_the_limit_fails_synth():
+    # GIVEN `cdk synth -c chargeq:max_concurrency=20` with the default ten records in flight
+    overrides = {"chargeq:max_concurrency": "20", "chargeq:records_in_flight": "10"}
+    # WHEN the app is built THEN synth stops with the settings' message
+    with pytest.raises(SettingsError, match=r"can reach 1000 Stripe requests per second"):
+        cdk_app.build(App(context=app_context(overrides)))

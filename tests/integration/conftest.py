@@ -32,11 +32,12 @@ def settings() -> PipelineSettings:
 
 @pytest.fixture
 def make_pipeline(stripe: StripeEmulator, settings: PipelineSettings) -> Iterator[PipelineFactory]:
-    """Build the pipeline inside moto; ``stripe_api_key`` is what the secret holds."""
+    """Build the pipeline inside moto; ``stripe_api_key`` is what the secret holds, and
+    ``session`` (a boto3 session with event hooks, say) what the function's clients use."""
     with mock_aws():
 
-        def build(stripe_api_key: str = API_KEY) -> Pipeline:
-            session = boto3.Session(region_name="us-east-1")
+        def build(stripe_api_key: str = API_KEY, session: boto3.Session | None = None) -> Pipeline:
+            session = session or boto3.Session(region_name="us-east-1")
             return build_pipeline(session, settings, stripe.url, stripe_api_key)
 
         yield build

@@ -6,20 +6,17 @@ project's Stripe emulator.
 
 from __future__ import annotations
 
-import io
-import json
-import logging
 import time
 from typing import Any
 
-from botocore.exceptions import ClientError
+import boto3
 
 from chargeq.status import read_status
+from chargeq_local.aws_errors import DYNAMODB_THROTTLING, error_response
 from charges.claims import record_key
-from charges.metric_names import MetricName
-from charges.observability import logger, metrics
 from stripe_emulator import StripeEmulator
-from tests.harness import Pipeline, PipelineFactory, charge_body
+from tests.harness import Pipeline, PipelineFactory
+from tests.samples import charge_body
 
 
 def succeeded_charges(stripe: StripeEmulator, request_id: str) -> int:
@@ -92,9 +89,7 @@ def test_authentication_required_is_a_final_decline(pipeline: Pipeline, stripe: 
 def test_customer_default_payment_method_is_charged_when_none_given(
     pipeline: Pipeline, stripe: StripeEmulator
 ):
-    body = charge_body("order-4")
-    del body["payment_method"]
-    pipeline.send(body)
+    pipeline.send(charge_body("order-4", payment_method=...))
     pipeline.run_batch()
     assert stored(pipeline, "order-4")["state"] == "charged"
     assert succeeded_charges(stripe, "order-4") == 1
@@ -154,12 +149,10 @@ def test_poison_goes_to_the_dlq_with_its_reason_and_the_batch_carries_on(
     pipeline: Pipeline, stripe: StripeEmulator
 ):
     # GIVEN one batch mixing good requests with poison
-    no_id = charge_body("x")
-    del no_id["request_id"]
     pipeline.send(
         charge_body("good-1"),
         "this is not json",
-        json.dumps(no_id),
+        charge_body(...),
         charge_body("bad-amount", amount=-1),
         charge_body("too-much", amount=5_000_000),
         charge_body("good-2"),
@@ -226,28 +219,17 @@ def test_wrong_stripe_key_is_transient_until_deliveries_run_out(make_pipeline: P
     assert pipeline.queue_depth() == 0
 
 
-class ThrottledDynamoDB:
-    """moto's DynamoDB client, but every write is throttled (the real ClientError)."""
-
-    def __init__(self, real: Any) -> None:
-        self._real = real
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-    def put_item(self, **_kwargs: Any) -> Any:
-        raise ClientError(
-            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
-            "PutItem",
-        )
-
-
 def test_dynamodb_throttling_is_transient_and_never_charges(
-    pipeline: Pipeline, stripe: StripeEmulator
+    make_pipeline: PipelineFactory, stripe: StripeEmulator
 ):
-    # GIVEN the idempotency table throttles every write
-    persistence = pipeline.deps._persistence
-    persistence.client = ThrottledDynamoDB(persistence.client)
+    # GIVEN the idempotency table throttles every write: DynamoDB's throttling error,
+    # answered through botocore's event hook on the function's session
+    session = boto3.Session(region_name="us-east-1")
+    session.events.register(
+        "before-call.dynamodb.PutItem",
+        lambda **_: error_response(DYNAMODB_THROTTLING, "slow down"),
+    )
+    pipeline = make_pipeline(session=session)
     pipeline.send(charge_body("order-11"))
     # WHEN the record is processed
     report = pipeline.run_batch()
@@ -256,34 +238,25 @@ def test_dynamodb_throttling_is_transient_and_never_charges(
     assert "order-11" not in stripe.ledger()["by_request_id"]
 
 
-class CountingSecrets:
-    """moto's Secrets Manager client, counting GetSecretValue calls; each takes 50 ms, as
-    a network round trip would, so concurrent records overlap on a cold cache."""
+def test_first_batch_reads_the_stripe_key_once(make_pipeline: PipelineFactory):
+    # GIVEN a cold container and a full batch of fresh requests charged concurrently, and
+    # Secrets Manager taking 50 ms per GetSecretValue, as a network round trip would, so
+    # concurrent records overlap on a cold cache
+    reads: list[float] = []
 
-    def __init__(self, real: Any) -> None:
-        self._real = real
-        self.reads = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-    def get_secret_value(self, **kwargs: Any) -> Any:
-        self.reads += 1
+    def slow_read(**_: Any) -> None:
+        reads.append(time.monotonic())
         time.sleep(0.05)
-        return self._real.get_secret_value(**kwargs)
 
-
-def test_first_batch_reads_the_stripe_key_once(pipeline: Pipeline):
-    # GIVEN a cold container and a full batch of fresh requests charged concurrently
-    secrets = pipeline.deps._secrets
-    counting = CountingSecrets(secrets.client)
-    secrets.client = counting
+    session = boto3.Session(region_name="us-east-1")
+    session.events.register("before-call.secrets-manager.GetSecretValue", slow_read)
+    pipeline = make_pipeline(session=session)
     pipeline.send(*(charge_body(f"key-{i}") for i in range(10)))
     # WHEN the batch is processed
     report = pipeline.run_batch()
     # THEN Secrets Manager was asked once, not once per record
     assert report.deleted == 10
-    assert counting.reads == 1
+    assert len(reads) == 1
 
 
 def test_warm_batches_reuse_the_containers_connections_to_stripe(
@@ -304,47 +277,3 @@ def test_warm_batches_reuse_the_containers_connections_to_stripe(
     # record per batch (each would be a TLS handshake with the real Stripe)
     assert stripe.ledger()["requests"]["create"] >= 30
     assert stripe.ledger()["connections"] - connections_before <= in_flight
-
-
-def test_records_charged_concurrently_log_and_count_each_their_own(
-    pipeline: Pipeline, stripe: StripeEmulator
-):
-    # GIVEN a batch of five charges and five declines, ten in flight, and Stripe slow enough
-    # that every record's call overlaps the others
-    message_ids = {}
-    for i in range(10):
-        card = "pm_card_chargeDeclined" if i % 2 else "pm_card_visa"
-        # Ten customers: concurrent charges of one customer meet Stripe's lock timeouts.
-        body = json.dumps(charge_body(f"mixed-{i}", payment_method=card, customer=f"cus_m{i}"))
-        sent = pipeline.sqs.send_message(QueueUrl=pipeline.resources.queue_url, MessageBody=body)
-        message_ids[f"mixed-{i}"] = sent["MessageId"]
-    lines = io.StringIO()
-    capture = logging.StreamHandler(lines)
-    capture.setFormatter(logger.registered_formatter)
-    logger.addHandler(capture)
-    metrics.clear_metrics()
-    stripe.set_latency(100)
-    try:
-        # WHEN the batch is processed
-        report = pipeline.run_batch()
-    finally:
-        stripe.set_latency(0)
-        logging.getLogger(logger.service).removeHandler(capture)
-    # THEN each outcome line names its own request and message (no keys crossed threads)
-    assert report.deleted == 10
-    outcomes = [
-        line
-        for line in map(json.loads, lines.getvalue().splitlines())
-        if line["message"] in ("charge charged", "charge declined")
-    ]
-    assert sorted(line["request_id"] for line in outcomes) == sorted(message_ids)
-    for line in outcomes:
-        declined = int(line["request_id"].removeprefix("mixed-")) % 2 == 1
-        assert line["message"] == ("charge declined" if declined else "charge charged")
-        assert line["message_id"] == message_ids[line["request_id"]]
-        assert line["correlation_id"] == line["request_id"]
-    # AND the invocation's metrics count five of each
-    counted = metrics.metric_set
-    assert counted[MetricName.SUCCEEDED]["Value"] == [1.0] * 5
-    assert counted[MetricName.DECLINED]["Value"] == [1.0] * 5
-    metrics.clear_metrics()

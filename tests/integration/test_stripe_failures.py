@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from chargeq.status import read_status
 from stripe_emulator import StripeEmulator
-from tests.harness import Pipeline, charge_body
+from tests.harness import Pipeline
+from tests.samples import charge_body
 
 DAY = 24 * 3600
 

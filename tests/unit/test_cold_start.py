@@ -1,7 +1,7 @@
 """What a cold container imports: guards on the modules that made cold starts slow.
 
-Timing is the benchmark's job (``chargeq bench``); these tests check which modules an
-import of the handler loads, which does not flake.
+Timing is the benchmark's job (``chargeq bench``, tested in ``tests/e2e/test_bench.py``);
+this checks which modules an import of the handler loads, which does not flake.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-
-from chargeq_bench.cold_start import measure_cold_start
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 
@@ -49,12 +47,3 @@ def test_the_handler_import_loads_neither_xray_nor_the_parser_models():
     assert {"charges.handler", "aws_lambda_powertools.utilities.batch", "pydantic"} <= modules
     assert not {name for name in modules if name.split(".")[0] == "aws_xray_sdk"}
     assert not NOT_AT_IMPORT & modules
-
-
-def test_cold_start_measurement_times_each_snippet_in_fresh_interpreters():
-    # GIVEN one timed round (after the dropped warm-up round)
-    cold = measure_cold_start(repeats=1)
-    # THEN every figure was measured, and initialisation comes after the imports
-    assert cold.repeats == 1
-    assert 0 < cold.import_ms <= cold.handler_ms
-    assert cold.baseline_ms > 0 and cold.libraries_ms > 0

@@ -10,21 +10,16 @@ import pytest
 
 from charges.contract import ChargeLimits, ChargeRequest, json_schema, parse_charge_request
 from charges.outcomes import PoisonMessage, Reason
+from tests.samples import charge_body
 
 SCHEMA_FILE = Path(__file__).parents[2] / "schema" / "charge-request.v1.json"
 LIMITS = ChargeLimits(max_amount=1_000_000, currencies=frozenset({"usd", "eur"}))
 
 
 def body(**overrides: Any) -> str:
-    document: dict[str, Any] = {
-        "version": 1,
-        "request_id": "order-42:charge.1",
-        "customer": "cus_123",
-        "amount": 1999,
-        "currency": "usd",
-    }
-    document.update(overrides)
-    return json.dumps({key: value for key, value in document.items() if value is not ...})
+    """A charge request's JSON text; an override of ``...`` leaves the field out."""
+    fields = {"request_id": "order-42:charge.1", "customer": "cus_123", "amount": 1999}
+    return json.dumps(charge_body(**(fields | overrides)))
 
 
 def poison_reason(raw: str) -> Reason:

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from aws_cdk import App
 
-import app as cdk_app
 from chargeq.settings import (
     FASTEST_STRIPE_LATENCY_SECONDS,
     STRIPE_LIVE_RATE_LIMIT,
     PipelineSettings,
-    SettingsError,
 )
-from tests.infra.conftest import app_context
 
 
 def test_worst_case_rate_is_concurrency_times_in_flight_over_fastest_latency():
@@ -49,11 +45,3 @@ def test_sandbox_rate_limit_refuses_the_default_concurrency():
         PipelineSettings(stripe_rate_limit=25)
     # AND fewer records in flight bring it under: 2 x 2 / 0.2 s = 20
     assert PipelineSettings(stripe_rate_limit=25, records_in_flight=2).worst_case_stripe_rate == 20
-
-
-def test_rate_above_the_limit_fails_synth():
-    # GIVEN `cdk synth -c chargeq:max_concurrency=20` with the default ten records in flight
-    overrides = {"chargeq:max_concurrency": "20", "chargeq:records_in_flight": "10"}
-    # WHEN the app is built THEN synth stops with the settings' message
-    with pytest.raises(SettingsError, match=r"can reach 1000 Stripe requests per second"):
-        cdk_app.build(App(context=app_context(overrides)))

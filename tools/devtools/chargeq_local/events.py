@@ -34,10 +34,15 @@ def lambda_event(messages: Iterable[dict[str, Any]], queue_arn: str) -> dict[str
 
 
 def _attribute(value: dict[str, Any]) -> dict[str, Any]:
-    # Lambda spells message attributes in camelCase, ReceiveMessage in PascalCase.
+    # Lambda spells message attributes in camelCase, ReceiveMessage in PascalCase, and
+    # carries only the value the attribute has (AWS's example event in tests/events/).
+    present = {
+        name: value[source]
+        for name, source in (("stringValue", "StringValue"), ("binaryValue", "BinaryValue"))
+        if source in value
+    }
     return {
-        "stringValue": value.get("StringValue"),
-        "binaryValue": value.get("BinaryValue"),
+        **present,
         "stringListValues": [],
         "binaryListValues": [],
         "dataType": value["DataType"],

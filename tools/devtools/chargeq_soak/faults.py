@@ -1,15 +1,21 @@
 """Faults injected inside a worker process, at the points where a retry is most dangerous.
 
-The handler code is not changed: when a worker starts with ``CHARGEQ_CHAOS`` set to a JSON
-plan, these hooks wrap the Stripe gateway and Powertools' DynamoDB persistence layer.
+The handler code is not changed and nothing in it is patched: when a worker starts with
+``CHARGEQ_CHAOS`` set to a JSON plan, ``install`` builds the function's dependencies through
+its test seam (``charges.dependencies.TestSeam``): a wrapper around the payment gateway, and
+a boto3 session whose botocore event hooks answer the idempotency table's writes with the
+error DynamoDB returns when it throttles. Both are public interfaces, so an upgrade of
+Powertools or the Stripe SDK cannot silently disarm a fault.
 
 - ``kill_before_stripe``: SIGKILL after the in-progress record is written, before Stripe.
 - ``kill_after_stripe``: SIGKILL after Stripe answered, before the record is completed.
 - ``throttle_claim``: DynamoDB throttles the in-progress write (before Stripe).
 - ``throttle_record``: DynamoDB throttles the completing write (after Stripe charged).
 
-Whether a fault fires is a pure function of the seed, the fault, the request and its
-delivery, so a run can be replayed from its seed whatever the scheduling. Each injection
+Whether a fault fires is a pure function of the seed, the fault, the request and how often
+the fault already hit it (kills, counted in the shared log, which outlives a killed
+worker) or how often the write was tried (throttling), so a run can be replayed from its
+seed whatever the scheduling. Each injection
 is appended to the file named by ``CHARGEQ_CHAOS_LOG`` (one JSON line) for the report.
 """
 
@@ -21,11 +27,11 @@ import os
 import signal
 import threading
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from chargeq_local.aws_errors import DYNAMODB_THROTTLING, error_response
 from chargeq_local.workers import WORKER_SETUP_ENV
 
 CHAOS_ENV = "CHARGEQ_CHAOS"
@@ -80,7 +86,9 @@ def injected_faults(log_path: Path) -> Counter[str]:
     return Counter(json.loads(line)["fault"] for line in log_path.read_text().splitlines())
 
 
-class _Recorder:
+class ChaosLog:
+    """The injections of this run, one JSON line each, shared by every worker process."""
+
     def __init__(self, path: str) -> None:
         self._path = path
         self._lock = threading.Lock()
@@ -89,6 +97,19 @@ class _Recorder:
         # Written and flushed before a kill, so a SIGKILL'd injection is still counted.
         with self._lock, open(self._path, "a") as log:
             log.write(json.dumps({"fault": fault, **facts}) + "\n")
+
+    def times(self, fault: str, request_id: str) -> int:
+        """How often ``fault`` was injected into ``request_id`` so far, by any worker."""
+        with self._lock:
+            if not os.path.exists(self._path):
+                return 0
+            with open(self._path) as log:
+                entries = [json.loads(line) for line in log]
+        return sum(
+            1
+            for entry in entries
+            if (entry["fault"], entry.get("request_id")) == (fault, request_id)
+        )
 
 
 def install_from_environment() -> None:
@@ -99,64 +120,107 @@ def install_from_environment() -> None:
     document = json.loads(raw)
     document["doomed"] = tuple(document.get("doomed", ()))
     document["first_attempt"] = tuple(tuple(pair) for pair in document.get("first_attempt", ()))
-    install(ChaosPlan(**document), _Recorder(os.environ[CHAOS_LOG_ENV]))
+    install(ChaosPlan(**document), ChaosLog(os.environ[CHAOS_LOG_ENV]))
 
 
-def install(plan: ChaosPlan, record: Callable[..., None]) -> None:
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-    from botocore.exceptions import ClientError
+def install(plan: ChaosPlan, record: ChaosLog) -> None:
+    """Have the function's dependencies built with this plan's faults from now on."""
+    import boto3
 
-    from charges.claims import record_key
-    from charges.payments import StripeGateway
+    from charges.dependencies import TestSeam, install_test_seam
 
-    original_charge = StripeGateway.charge
+    session = boto3.Session()
+    _DynamoDBThrottling(plan, record).register(session)
+    install_test_seam(
+        TestSeam(session=session, wrap_gateway=lambda inner: ChaosGateway(inner, plan, record))
+    )
 
-    def charge(self: StripeGateway, request: Any, delivery: Any = None) -> Any:
-        receive_count = getattr(delivery, "receive_count", 1)
-        identity = (request.request_id, receive_count)
+
+class ChaosGateway:
+    """The function's payment gateway, killing the worker before or after a charge.
+
+    A kill fires as a function of the seed, the fault, the request and how often that fault
+    already hit the request (read from the shared log, which survives the kill): an aimed
+    fault fires once, on the request's first charge.
+    """
+
+    def __init__(self, inner: Any, plan: ChaosPlan, record: ChaosLog) -> None:
+        self._inner = inner
+        self._plan = plan
+        self._record = record
+
+    def charge(self, request: Any, *args: Any, **options: Any) -> Any:
+        request_id = request.request_id
 
         def due(fault: str) -> bool:
-            aimed = receive_count == 1 and plan.aimed(fault, request.request_id)
-            return aimed or plan.fires(fault, *identity)
+            hits = self._record.times(fault, request_id)
+            aimed = hits == 0 and self._plan.aimed(fault, request_id)
+            return aimed or self._plan.fires(fault, request_id, hits)
 
         if due(KILL_BEFORE_STRIPE):
-            record(KILL_BEFORE_STRIPE, request_id=request.request_id)
+            self._record(KILL_BEFORE_STRIPE, request_id=request_id)
             os.kill(os.getpid(), signal.SIGKILL)
-        result = original_charge(self, request, delivery)
-        if request.request_id in plan.doomed or due(KILL_AFTER_STRIPE):
-            record(KILL_AFTER_STRIPE, request_id=request.request_id)
+        result = self._inner.charge(request, *args, **options)
+        if request_id in self._plan.doomed or due(KILL_AFTER_STRIPE):
+            self._record(KILL_AFTER_STRIPE, request_id=request_id)
             os.kill(os.getpid(), signal.SIGKILL)
         return result
 
-    attempts: Counter[str] = Counter()
-    aimed_keys = {(fault, record_key(request_id)) for fault, request_id in plan.first_attempt}
+    def __getattr__(self, name: str) -> Any:
+        # Everything but the charge (look-ups, say) goes to the real gateway unchanged.
+        return getattr(self._inner, name)
 
-    def throttling(fault: str, original: Callable[..., Any], operation: str) -> Callable[..., Any]:
-        def wrapper(self: Any, data_record: Any) -> Any:
-            key = data_record.idempotency_key
-            attempts[f"{fault}:{key}"] += 1
-            first = attempts[f"{fault}:{key}"] == 1
-            if (first and (fault, key) in aimed_keys) or plan.fires(
-                fault, key, attempts[f"{fault}:{key}"]
-            ):
-                record(fault, key=key)
-                raise ClientError(
-                    {
-                        "Error": {
-                            "Code": "ProvisionedThroughputExceededException",
-                            "Message": "injected by chargeq chaos",
-                        }
-                    },
-                    operation,
-                )
-            return original(self, data_record)
 
-        return wrapper
+class _DynamoDBThrottling:
+    """Botocore event hooks that throttle the idempotency table's claim (PutItem) and its
+    completing write (the UpdateItem that stores a COMPLETED result).
 
-    StripeGateway.charge = charge  # type: ignore[method-assign]
-    DynamoDBPersistenceLayer._put_record = throttling(  # type: ignore[method-assign]
-        THROTTLE_CLAIM, DynamoDBPersistenceLayer._put_record, "PutItem"
-    )
-    DynamoDBPersistenceLayer._update_record = throttling(  # type: ignore[method-assign]
-        THROTTLE_RECORD, DynamoDBPersistenceLayer._update_record, "UpdateItem"
-    )
+    ``before-parameter-build`` sees the call's parameters (which record, which write) and
+    marks the call in its request context; ``before-call`` answers a marked call with
+    DynamoDB's throttling error instead of sending it (``chargeq_local.aws_errors``).
+    """
+
+    _MARK = "chargeq_chaos_fault"
+
+    def __init__(self, plan: ChaosPlan, record: ChaosLog) -> None:
+        from charges.claims import record_key
+
+        self._plan = plan
+        self._record = record
+        self._attempts: Counter[str] = Counter()
+        self._aimed = {(fault, record_key(request_id)) for fault, request_id in plan.first_attempt}
+        self._lock = threading.Lock()
+
+    def register(self, session: Any) -> None:
+        for operation in ("PutItem", "UpdateItem"):
+            session.events.register(f"before-parameter-build.dynamodb.{operation}", self._decide)
+            session.events.register(f"before-call.dynamodb.{operation}", self._answer)
+
+    def _decide(
+        self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
+    ) -> None:
+        from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import (
+            STATUS_CONSTANTS,
+        )
+
+        from charges.claims import RecordAttribute
+
+        if model.name == "PutItem":
+            fault, key = THROTTLE_CLAIM, params["Item"][RecordAttribute.KEY]["S"]
+        elif {"S": STATUS_CONSTANTS["COMPLETED"]} in params.get(
+            "ExpressionAttributeValues", {}
+        ).values():
+            fault, key = THROTTLE_RECORD, params["Key"][RecordAttribute.KEY]["S"]
+        else:
+            return  # another update of the record (not the completing write): let it through
+        with self._lock:
+            self._attempts[f"{fault}:{key}"] += 1
+            attempt = self._attempts[f"{fault}:{key}"]
+        if (attempt == 1 and (fault, key) in self._aimed) or self._plan.fires(fault, key, attempt):
+            self._record(fault, key=key)
+            context[self._MARK] = fault
+
+    def _answer(self, context: dict[str, Any], **_: Any) -> Any:
+        if self._MARK not in context:
+            return None
+        return error_response(DYNAMODB_THROTTLING, "injected by chargeq chaos")
