@@ -21,8 +21,8 @@ attributes kept. Sources:
 
 A task moves at most the number of messages the DLQ held when it started, so messages
 that reach the DLQ during the task (poison dead-lettered again) wait for the next one.
-Tasks live in the process that started them: another process's ``ListMessageMoveTasks``
-does not see them (on AWS it would). Error codes SQS does not publish (a second task on a
+Tasks live with the client that started them: another client's ``ListMessageMoveTasks``
+does not see them (on AWS any client would). Error codes SQS does not publish (a second task on a
 busy queue, a source that is not a DLQ) are ``InvalidParameterValue`` here.
 """
 
@@ -99,13 +99,18 @@ class MoveTask:
         return entry
 
 
-_tasks: dict[str, list[MoveTask]] = {}  # by source ARN, oldest first
-_lock = threading.Lock()
+class _Tasks:
+    """One client's move tasks, by source ARN, oldest first."""
+
+    def __init__(self) -> None:
+        self.by_source: dict[str, list[MoveTask]] = {}
+        self.lock = threading.Lock()
 
 
 def install(client: Any) -> None:
     """Answer the three move-task operations on ``client`` (idempotent)."""
-    answers: dict[str, Callable[[Any, dict[str, Any]], dict[str, Any]]] = {
+    tasks = _Tasks()
+    answers: dict[str, Callable[[Any, _Tasks, dict[str, Any]], dict[str, Any]]] = {
         "StartMessageMoveTask": start,
         "ListMessageMoveTasks": list_tasks,
         "CancelMessageMoveTask": cancel,
@@ -119,7 +124,7 @@ def install(client: Any) -> None:
         )
         events.register(
             f"before-call.sqs.{operation}",
-            functools.partial(_answer, answer, client),
+            functools.partial(_answer, answer, client, tasks),
             unique_id=f"chargeq-move-tasks:answer:{operation}",
         )
 
@@ -129,18 +134,19 @@ def _keep_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> N
 
 
 def _answer(
-    answer: Callable[[Any, dict[str, Any]], dict[str, Any]],
+    answer: Callable[[Any, _Tasks, dict[str, Any]], dict[str, Any]],
     client: Any,
+    tasks: _Tasks,
     context: dict[str, Any],
     **_: Any,
 ) -> tuple[AWSResponse, dict[str, Any]]:
     try:
-        return ok_response(answer(client, context.get(_PARAMS, {})))
+        return ok_response(answer(client, tasks, context.get(_PARAMS, {})))
     except Refused as refused:
         return error_response(refused.refusal)
 
 
-def start(client: Any, params: dict[str, Any]) -> dict[str, Any]:
+def start(client: Any, tasks: _Tasks, params: dict[str, Any]) -> dict[str, Any]:
     """StartMessageMoveTask: check, count the source, and move in a background thread."""
     source_arn = str(params["SourceArn"])
     source_url = _queue_url(client, source_arn)
@@ -175,8 +181,10 @@ def start(client: Any, params: dict[str, Any]) -> dict[str, Any]:
             QueueUrl=source_url, AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]["ApproximateNumberOfMessages"]
     )
-    with _lock:
-        if any(task.status in (RUNNING, CANCELLING) for task in _tasks.get(source_arn, [])):
+    with tasks.lock:
+        if any(
+            task.status in (RUNNING, CANCELLING) for task in tasks.by_source.get(source_arn, [])
+        ):
             raise Refused(
                 Refusal.invalid_parameter(
                     "There is already a task running. Only one active task is allowed for a "
@@ -191,14 +199,14 @@ def start(client: Any, params: dict[str, Any]) -> dict[str, Any]:
             started_ms=int(time.time() * 1000),
             to_move=to_move,
         )
-        _tasks.setdefault(source_arn, []).append(task)
+        tasks.by_source.setdefault(source_arn, []).append(task)
     threading.Thread(
-        target=_move, args=(client, task, source_url, destination_url), daemon=True
+        target=_move, args=(client, tasks.lock, task, source_url, destination_url), daemon=True
     ).start()
     return {"TaskHandle": task.handle}
 
 
-def list_tasks(client: Any, params: dict[str, Any]) -> dict[str, Any]:
+def list_tasks(client: Any, tasks: _Tasks, params: dict[str, Any]) -> dict[str, Any]:
     """ListMessageMoveTasks: the newest ``MaxResults`` (default 1, at most 10) tasks."""
     source_arn = str(params["SourceArn"])
     _queue_url(client, source_arn)
@@ -210,17 +218,23 @@ def list_tasks(client: Any, params: dict[str, Any]) -> dict[str, Any]:
                 "1 and 10."
             )
         )
-    with _lock:
-        newest_first = list(reversed(_tasks.get(source_arn, [])))[:limit]
+    with tasks.lock:
+        newest_first = list(reversed(tasks.by_source.get(source_arn, [])))[:limit]
         return {"Results": [task.as_entry() for task in newest_first]}
 
 
-def cancel(_client: Any, params: dict[str, Any]) -> dict[str, Any]:
+def cancel(_client: Any, tasks: _Tasks, params: dict[str, Any]) -> dict[str, Any]:
     """CancelMessageMoveTask: stop a RUNNING task; the messages it moved stay moved."""
     handle = str(params["TaskHandle"])
-    with _lock:
+    with tasks.lock:
         task = next(
-            (task for tasks in _tasks.values() for task in tasks if task.handle == handle), None
+            (
+                task
+                for of_source in tasks.by_source.values()
+                for task in of_source
+                if task.handle == handle
+            ),
+            None,
         )
         if task is None:
             raise Refused(
@@ -237,7 +251,9 @@ def cancel(_client: Any, params: dict[str, Any]) -> dict[str, Any]:
         return {"ApproximateNumberOfMessagesMoved": task.moved}
 
 
-def _move(client: Any, task: MoveTask, source_url: str, destination_url: str) -> None:
+def _move(
+    client: Any, lock: threading.Lock, task: MoveTask, source_url: str, destination_url: str
+) -> None:
     """Receive, send as a new message with the same body and attributes, delete."""
     held: list[str] = []
     try:
@@ -261,14 +277,14 @@ def _move(client: Any, task: MoveTask, source_url: str, destination_url: str) ->
                 )
                 client.delete_message(QueueUrl=source_url, ReceiptHandle=message["ReceiptHandle"])
                 held.remove(message["ReceiptHandle"])
-                with _lock:
+                with lock:
                     task.moved += 1
                 if task.rate:
-                    time.sleep(1 / task.rate)
-        with _lock:
+                    task.cancel.wait(1 / task.rate)
+        with lock:
             task.status = CANCELLED if task.cancel.is_set() else COMPLETED
     except Exception as error:  # the task fails, as SQS reports it; the caller polls
-        with _lock:
+        with lock:
             task.status, task.failure = FAILED, f"{type(error).__name__}: {error}"
     finally:
         for receipt_handle in held:  # received but not moved: visible again at once
