@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -225,13 +225,27 @@ def build_parser() -> argparse.ArgumentParser:
     redrive = dlq_commands.add_parser(
         "redrive",
         help="move DLQ messages back to the queue (safe: nothing is charged twice)",
-        description="On AWS this starts SQS's StartMessageMoveTask. With --local, "
-        "--endpoint-url (moto) or --copy it receives, sends and deletes each message instead.",
+        description="Move the messages that are in the DLQ now back to the queue, each once, "
+        "as new messages with their body and attributes. By default poison that can never "
+        "succeed (invalid JSON, a contract violation, no request_id, a payload conflict) "
+        "stays in the DLQ; name reasons with --reason to move exactly those (hopeless ones "
+        "included). --move-task uses SQS's StartMessageMoveTask "
+        "instead: every message, moved by SQS itself, no filter.",
     )
     _add_target_options(redrive)
-    redrive.add_argument("--copy", action="store_true", help="receive/send/delete, not a task")
-    redrive.add_argument("--reason", help="in copy mode: only messages with this reason")
-    redrive.add_argument("--limit", type=_positive, help="in copy mode: at most this many")
+    redrive.add_argument(
+        "--reason",
+        action="append",
+        default=[],
+        help="move only messages with this reason (repeatable; 'redrive_policy' for "
+        "messages the queue's redrive policy moved)",
+    )
+    redrive.add_argument("--limit", type=_positive, help="move at most this many")
+    redrive.add_argument(
+        "--move-task",
+        action="store_true",
+        help="SQS's StartMessageMoveTask: every message, no --reason or --limit",
+    )
     redrive.set_defaults(run=_run_dlq_redrive)
     return parser
 
@@ -519,50 +533,76 @@ def _run_dlq_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _copy_mode(args: argparse.Namespace) -> bool:
-    """Redrive by receive/send/delete rather than an SQS move task (moto has none)."""
-    return bool(args.copy or args.endpoint_url or args.local)
-
-
-def _redrive_progress(count: int) -> None:
-    """One line redrawn on a terminal; one line per update in a log or a pipe."""
-    if sys.stderr.isatty():
-        print(f"\rredriven {count}", end="", file=sys.stderr, flush=True)
-    else:
-        print(f"redriven {count}", file=sys.stderr)
-
-
 def _run_dlq_redrive(args: argparse.Namespace) -> int:
-    from chargeq.dlq import KNOWN_REASONS, copy_back, start_move_task
+    from chargeq.dlq import KNOWN_REASONS, move_all, redrive_selected
 
     _check_target(args)
-    if args.reason and args.reason not in KNOWN_REASONS:
+    unknown = sorted(set(args.reason) - KNOWN_REASONS)
+    if unknown:
         raise UsageError(
-            f"no reason {args.reason!r}: one of {', '.join(sorted(KNOWN_REASONS))} "
+            f"no reason {unknown[0]!r}: one of {', '.join(sorted(KNOWN_REASONS))} "
             "('chargeq dlq list' shows each message's)"
         )
-    if not _copy_mode(args) and (args.reason or args.limit):
+    if args.move_task and (args.reason or args.limit):
         raise UsageError(
-            "--reason and --limit need --copy (a move task moves every message): add --copy"
+            "--move-task moves every message (SQS's task takes no filter): drop --reason "
+            "and --limit, or drop --move-task to move selected messages"
         )
     deployment = _deployment(args)
     sqs = deployment.client("sqs")
-    if not _copy_mode(args):
-        handle = start_move_task(sqs, deployment.dlq_url, deployment.queue_url)
-        print(json.dumps({"move_task": handle}))
+    progress = _ProgressLine(sys.stderr)
+    if args.move_task:
+        task = move_all(
+            sqs,
+            deployment.dlq_url,
+            deployment.queue_url,
+            on_progress=lambda report: progress.show(
+                f"move task {report.status.lower()}: {report.moved} of "
+                f"{report.to_move if report.to_move is not None else '?'} moved"
+            ),
+        )
+        progress.done()
+        print(json.dumps(task.as_dict()))
+        if task.status != "COMPLETED":
+            print(f"chargeq: the move task ended {task.status}; run it again", file=sys.stderr)
+            return EXIT_ATTENTION
         return EXIT_OK
-    moved = copy_back(
+    report = redrive_selected(
         sqs,
         deployment.dlq_url,
         deployment.queue_url,
-        reason=args.reason,
+        reasons=frozenset(args.reason) or None,
         limit=args.limit,
-        on_progress=_redrive_progress,
+        on_progress=lambda report: progress.show(
+            f"redriven {report.moved}, left {sum(report.skipped.values())}"
+        ),
     )
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
-    print(json.dumps({"redriven": moved}))
+    progress.done()
+    print(json.dumps(report.as_dict()))
     return EXIT_OK
+
+
+class _ProgressLine:
+    """Progress on a terminal redraws one line; elsewhere (a log, a pipe) it prints one
+    line per change, so the output reads top to bottom."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._redraw = stream.isatty()
+        self._last = ""
+
+    def show(self, line: str) -> None:
+        if line == self._last:
+            return
+        self._last = line
+        if self._redraw:
+            print(f"\r{line}", end="", file=self._stream, flush=True)
+        else:
+            print(line, file=self._stream, flush=True)
+
+    def done(self) -> None:
+        if self._redraw and self._last:
+            print(file=self._stream)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,27 @@
 """Look into the DLQ without changing it, and redrive its messages to the queue.
 
-A redrive is always safe to run: a message whose first attempt charged finds its completed
-idempotency record (or, failing that, its Stripe idempotency key) and is not charged again.
+Two ways to redrive, the same on AWS and on the local stack:
+
+- ``redrive_selected`` (the default of ``chargeq dlq redrive``): receive, send, delete,
+  message by message, skipping poison that can never succeed (``NEVER_SUCCEEDS``)
+  unless its reason is asked for. It moves the messages that were in the DLQ when it
+  started, each at most once, so it ends even while the pipeline dead-letters again.
+- ``move_all``: SQS's own ``StartMessageMoveTask``, followed with
+  ``ListMessageMoveTasks``; it moves every message (SQS's task takes no filter).
+
+Both give the queue what SQS's redrive gives: a new message (new message ID, new
+``SentTimestamp``, receive count from zero, retention restarted) with the same body and
+message attributes (SQS Developer Guide, "Configure a dead-letter queue redrive").
+A redrive adds nothing of its own. A redrive is safe to run: a message whose first
+attempt charged finds its idempotency record or its PaymentIntent and is not charged again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from collections import Counter
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from typing import Any
 
 from chargeq.deployment import queue_arn
@@ -17,7 +31,6 @@ from charges.dead_letters import (
     REASON_ATTRIBUTE,
     RECEIVE_COUNT_ATTRIBUTE,
 )
-from charges.delivery import FIRST_SENT_ATTRIBUTE, REDRIVEN_ATTRIBUTE
 from charges.outcomes import Reason
 
 #: Messages moved by the redrive policy (a crash or timeout on the last allowed delivery)
@@ -26,6 +39,18 @@ NO_REASON = "redrive_policy"
 
 #: Every reason a DLQ message can carry.
 KNOWN_REASONS = frozenset({*(str(reason) for reason in Reason), NO_REASON})
+
+#: Reasons a redrive cannot fix: the message itself is wrong, or its request_id is bound
+#: to another payload. Redriving them only dead-letters them again.
+NEVER_SUCCEEDS = frozenset(
+    {
+        Reason.INVALID_JSON,
+        Reason.CONTRACT_VIOLATION,
+        Reason.MISSING_REQUEST_ID,
+        Reason.PAYLOAD_CONFLICT,
+        Reason.STRIPE_IDEMPOTENCY_CONFLICT,
+    }
+)
 
 #: How long a listing or redrive holds the messages it has seen, so each receive returns
 #: new ones; long enough to page through a large DLQ, and released right after.
@@ -77,18 +102,18 @@ def _int_or_none(text: str | None) -> int | None:
     return int(text) if text and text.isdigit() else None
 
 
-def _first_sent(message: dict[str, Any], letter: DeadLetter) -> str:
-    value = message.get("MessageAttributes", {}).get(FIRST_SENT_ATTRIBUTE, {}).get("StringValue")
-    return value if value and value.isdigit() else str(letter.sent_timestamp_ms)
-
-
-def _send_back(sqs: Any, queue_url: str, message: dict[str, Any], letter: DeadLetter) -> None:
+def _send_back(sqs: Any, queue_url: str, message: dict[str, Any]) -> None:
+    """Send ``message`` to the queue as a new message with its body and attributes."""
     attributes = {
-        REDRIVEN_ATTRIBUTE: {"DataType": "String", "StringValue": letter.message_id},
-        # The request's age survives the copy, so a late retry looks Stripe up.
-        FIRST_SENT_ATTRIBUTE: {"DataType": "String", "StringValue": _first_sent(message, letter)},
+        name: {
+            key: value
+            for key, value in attribute.items()
+            if key in ("DataType", "StringValue", "BinaryValue")
+        }
+        for name, attribute in message.get("MessageAttributes", {}).items()
     }
-    sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"], MessageAttributes=attributes)
+    extra = {"MessageAttributes": attributes} if attributes else {}
+    sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"], **extra)
 
 
 def peek(sqs: Any, dlq_url: str, *, limit: int = 100) -> list[DeadLetter]:
@@ -137,35 +162,52 @@ def approximate_depth(sqs: Any, queue_url: str) -> int:
     return int(attributes["ApproximateNumberOfMessages"])
 
 
-def start_move_task(sqs: Any, dlq_url: str, queue_url: str) -> str:
-    """Redrive on AWS with SQS's own StartMessageMoveTask; returns the task handle."""
-    task = sqs.start_message_move_task(
-        SourceArn=queue_arn(sqs, dlq_url), DestinationArn=queue_arn(sqs, queue_url)
-    )
-    return str(task["TaskHandle"])
+@dataclass
+class RedriveReport:
+    """What a redrive did: messages moved, and messages left in the DLQ by reason."""
+
+    moved: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"redriven": self.moved, "skipped": dict(sorted(self.skipped.items()))}
 
 
-def copy_back(
+def redrive_selected(
     sqs: Any,
     dlq_url: str,
     queue_url: str,
     *,
-    reason: str | None = None,
+    reasons: Collection[str] | None = None,
     limit: int | None = None,
-    on_progress: Callable[[int], None] | None = None,
-) -> int:
-    """Redrive by receive, send, delete (moto lacks StartMessageMoveTask).
+    on_progress: Callable[[RedriveReport], None] | None = None,
+) -> RedriveReport:
+    """Redrive by receive, send, delete: the messages in the DLQ when it starts, once each.
 
-    Each message is sent to the queue before it is deleted from the DLQ, so a failure in
-    between leaves a copy in both places, never in neither; the pipeline charges the
-    duplicate once. ``reason`` redrives only messages with that reason. Returns the count.
+    With ``reasons``, only messages with those reasons move (hopeless ones included);
+    without, every message except ``NEVER_SUCCEEDS``. ``limit`` caps the count moved.
+    Each message is sent before it is deleted, so a failure in between leaves it in both
+    places, never in neither; the pipeline charges the duplicate once.
+
+    It ends: it looks at no more messages than the DLQ held at the start, ignores
+    messages sent to the DLQ after it started (poison the function dead-letters again
+    carries a later ``SentTimestamp``; a message the redrive policy moves keeps its
+    original one, so at most the starting count still bounds it), and stops when a
+    receive brings nothing new.
     """
-    moved = 0
-    seen: set[str] = set()
+    started_ms = int(time.time() * 1000)
+    present = approximate_depth(sqs, dlq_url)
+    report = RedriveReport()
+    examined: set[str] = set()
+    later: set[str] = set()
     kept: list[str] = []  # receipt handles of messages left in the DLQ
     empty_receives = 0
     try:
-        while (limit is None or moved < limit) and empty_receives < 2:
+        while (
+            len(examined) < present
+            and (limit is None or report.moved < limit)
+            and empty_receives < 2
+        ):
             messages = sqs.receive_message(
                 QueueUrl=dlq_url,
                 MaxNumberOfMessages=10,
@@ -173,21 +215,95 @@ def copy_back(
                 MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
-            new = [m for m in messages if m["MessageId"] not in seen]
-            kept += [m["ReceiptHandle"] for m in messages if m["MessageId"] in seen]
-            empty_receives = 0 if new else empty_receives + 1
-            for message in new:
-                seen.add(message["MessageId"])
+            fresh = 0
+            for message in messages:
+                message_id = message["MessageId"]
                 letter = _dead_letter(message)
-                wanted = not reason or letter.reason == reason
-                if not wanted or (limit is not None and moved >= limit):
+                if message_id in examined or message_id in later:
                     kept.append(message["ReceiptHandle"])
                     continue
-                _send_back(sqs, queue_url, message, letter)
+                full = len(examined) >= present or (limit is not None and report.moved >= limit)
+                if letter.sent_timestamp_ms >= started_ms or full:
+                    later.add(message_id)
+                    kept.append(message["ReceiptHandle"])
+                    continue
+                examined.add(message_id)
+                fresh += 1
+                wanted = (
+                    letter.reason in reasons if reasons else letter.reason not in NEVER_SUCCEEDS
+                )
+                if not wanted:
+                    report.skipped[letter.reason] += 1
+                    kept.append(message["ReceiptHandle"])
+                    continue
+                _send_back(sqs, queue_url, message)
                 sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
-                moved += 1
-                if on_progress:
-                    on_progress(moved)
+                report.moved += 1
+            empty_receives = 0 if fresh else empty_receives + 1
+            if fresh and on_progress:
+                on_progress(report)
     finally:
         _make_visible(sqs, dlq_url, kept)
-    return moved
+    return report
+
+
+@dataclass(frozen=True)
+class MoveTaskReport:
+    """A message move task as ``ListMessageMoveTasks`` last reported it."""
+
+    handle: str
+    status: str
+    moved: int
+    to_move: int | None
+    failure: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("COMPLETED", "CANCELLED", "FAILED")
+
+    def as_dict(self) -> dict[str, Any]:
+        shown: dict[str, Any] = {
+            "move_task": self.handle,
+            "status": self.status,
+            "redriven": self.moved,
+            "to_move": self.to_move,
+        }
+        if self.failure:
+            shown["failure"] = self.failure
+        return shown
+
+
+def move_all(
+    sqs: Any,
+    dlq_url: str,
+    queue_url: str,
+    *,
+    poll_seconds: float = 2.0,
+    on_progress: Callable[[MoveTaskReport], None] | None = None,
+) -> MoveTaskReport:
+    """Redrive everything with SQS's StartMessageMoveTask and wait until the task ends.
+
+    Progress comes from ListMessageMoveTasks (the newest task of the DLQ is this one:
+    SQS allows one active task per queue). Stopping the wait leaves the task running.
+    """
+    source = queue_arn(sqs, dlq_url)
+    handle = str(
+        sqs.start_message_move_task(SourceArn=source, DestinationArn=queue_arn(sqs, queue_url))[
+            "TaskHandle"
+        ]
+    )
+    while True:
+        results = sqs.list_message_move_tasks(SourceArn=source, MaxResults=1)["Results"]
+        task: dict[str, Any] = results[0] if results else {"Status": "RUNNING"}
+        report = MoveTaskReport(
+            handle=handle,
+            status=str(task["Status"]),
+            moved=int(task.get("ApproximateNumberOfMessagesMoved", 0)),
+            to_move=task.get("ApproximateNumberOfMessagesToMove"),
+            failure=task.get("FailureReason"),
+        )
+        if on_progress:
+            on_progress(report)
+        if report.finished:
+            return report
+        time.sleep(poll_seconds)

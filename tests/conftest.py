@@ -12,10 +12,14 @@ from typing import Any
 
 import pytest
 
+from chargeq_local.strict_sqs import PLUGIN_ENVIRONMENT
+
 # Set before any test module imports boto3 or Powertools: no real AWS account is ever
-# touched, and metrics go to the log.
+# touched, metrics go to the log, and every SQS client (the function's own, the CLI's,
+# in this process and in the processes it starts) refuses what SQS refuses.
 os.environ.update(
-    {
+    PLUGIN_ENVIRONMENT
+    | {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",

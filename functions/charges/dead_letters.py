@@ -7,10 +7,16 @@ original body is kept byte for byte so a fixed message can be redriven as it was
 
 If the send itself fails the record is reported failed instead: SQS delivers it again and,
 in the worst case, the redrive policy moves it without a reason. Nothing is lost.
+
+The attributes added here are always ones SQS accepts, whatever the body holds: a detail
+quoting a forbidden character (a NUL in an unknown field's name) carries it escaped, and
+the attributes shrink, then go, when a body near the size limit leaves no room for them
+(SendMessage, API Reference; "Amazon SQS message attributes", Developer Guide).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +33,41 @@ RECEIVE_COUNT_ATTRIBUTE = "chargeq-receive-count"
 FAILED_AT_ATTRIBUTE = "chargeq-failed-at"
 
 _MAX_DETAIL = 1000
+
+#: SQS's ceiling for one message: the body plus every attribute's name, type and value.
+MAX_MESSAGE_BYTES = 1_048_576
+#: Characters SQS refuses in a body or a String attribute value: anything outside
+#: #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF (lone surrogates too).
+_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_STRING = "String"
+
+
+def sqs_safe(value: str) -> str:
+    """``value`` with each character SQS refuses written as ``\\uXXXX``; never empty."""
+    escaped = _FORBIDDEN.sub(lambda match: f"\\u{ord(match.group()):04x}", value)
+    return escaped or "-"
+
+
+def fit_attributes(body: str, attributes: dict[str, str]) -> dict[str, str]:
+    """The attributes, escaped, trimmed to what fits beside ``body`` in one SQS message.
+
+    The detail is shortened first, then attributes are dropped from the last; the reason
+    (first) goes last. A body SQS accepted always fits alone, so the send cannot fail on
+    size; at worst the message arrives without a reason, as the redrive policy's do.
+    """
+    fitted = {name: sqs_safe(value) for name, value in attributes.items()}
+    room = MAX_MESSAGE_BYTES - len(body.encode("utf-8", "surrogatepass"))
+
+    def size() -> int:
+        return sum(len(f"{name}{_STRING}{value}".encode()) for name, value in fitted.items())
+
+    if size() > room and DETAIL_ATTRIBUTE in fitted:
+        fitted[DETAIL_ATTRIBUTE] = "-"
+    for name in reversed(list(fitted)):
+        if size() <= room:
+            break
+        del fitted[name]
+    return fitted
 
 
 class DeadLetterQueue:
@@ -51,12 +92,13 @@ class DeadLetterQueue:
             # a late retry knows to look for an earlier charge (see charges.delivery).
             FIRST_SENT_ATTRIBUTE: str(Delivery.from_record(record).first_sent_ms),
         }
+        # SQS refuses empty bodies; an empty poison message is still kept, as a marker.
+        body = record.body or "(empty body)"
         self._sqs.send_message(
             QueueUrl=self._url,
-            # SQS refuses empty bodies; an empty poison message is still kept, as a marker.
-            MessageBody=record.body or "(empty body)",
+            MessageBody=body,
             MessageAttributes={
-                name: {"DataType": "String", "StringValue": value}
-                for name, value in attributes.items()
+                name: {"DataType": _STRING, "StringValue": value}
+                for name, value in fit_attributes(body, attributes).items()
             },
         )

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chargeq.dlq import peek
 from charges.outcomes import Reason
 from tests.faults.conftest import Faults, FaultsFactory
 from tests.samples import charge_body
@@ -173,3 +174,20 @@ def test_poison_never_reaches_stripe_and_never_blocks_its_batch(faults: FaultsFa
 
     one_batch()
     assert total["poison"] >= 1000
+
+
+def test_poison_naming_a_character_sqs_forbids_is_dead_lettered_at_once(faults: FaultsFactory):
+    """Issue 12, item 4. SQS refuses a NUL in a String attribute value (SendMessage, API
+    Reference); the worker's SQS client is the strict one, as on AWS. The body itself is
+    valid for SQS: JSON escapes the NUL."""
+    run = faults()
+    drain_dead_letters(run)
+    body = json.dumps(GOOD | {"request_id": "nul-field", "x\u0000y": 1})
+    run.send(body)
+    # WHEN the pipeline processes it
+    reports = run.settle(rounds=3)
+    # THEN one delivery dead-letters it with its reason, and the body is unchanged
+    assert [len(report.failed_message_ids) for report in reports] == [0]
+    letters = peek(run.stack.client("sqs"), run.stack.resources.dlq_url)
+    assert [(letter.reason, letter.body) for letter in letters] == [("contract_violation", body)]
+    assert "x\\u0000y" in letters[0].detail

@@ -13,7 +13,9 @@ import json
 import threading
 from typing import Any
 
-from chargeq.dlq import copy_back
+import pytest
+
+from chargeq.dlq import move_all, redrive_selected
 from chargeq_local.events import lambda_event
 from chargeq_soak.faults import (
     KILL_AFTER_STRIPE,
@@ -151,29 +153,39 @@ def test_8_retry_after_stripe_pruned_the_key(faults: FaultsFactory):
     assert run.state("s8")["state"] == "charged"
 
 
-def test_9_dlq_redrive_of_a_message_whose_first_attempt_charged(faults: FaultsFactory):
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 12: a redriven message is a new message (new ID, SentTimestamp, receive "
+    "count 1) and the pipeline decides its look-up from that delivery metadata, so after "
+    "Stripe pruned the key it charges again",
+)
+@pytest.mark.parametrize("mode", ["selected", "move_task"])
+def test_9_dlq_redrive_of_a_message_whose_first_attempt_charged(faults: FaultsFactory, mode):
     # GIVEN a request that charged and crashed on every delivery until the redrive policy
-    # moved it to the DLQ
-    doomed = faults(ChaosPlan(doomed=("s9",)))
-    doomed.send(body("s9"))
+    # moved it to the DLQ (no attribute of ours on it)
+    request_id = f"s9-{mode}"
+    doomed = faults(ChaosPlan(doomed=(request_id,)))
+    doomed.send(body(request_id))
     doomed.settle(rounds=doomed.stack.settings.max_receive_count + 2)
-    assert doomed.dead_letter_reasons("s9") == ["redrive_policy"]
-    assert doomed.charges("s9")["succeeded"] == 1
-    # WHEN an operator redrives it days later, with the crash fixed
+    assert doomed.dead_letter_reasons(request_id) == ["redrive_policy"]
+    assert doomed.charges(request_id)["succeeded"] == 1
+    # WHEN an operator redrives it days later, with the crash fixed: as SQS's redrive
+    # does, it comes back as a new message
     doomed.stripe.advance(3 * 24 * 3600)
     healthy = faults()
     sqs = healthy.stack.client("sqs")
-    moved = copy_back(
-        sqs,
-        healthy.stack.resources.dlq_url,
-        healthy.stack.resources.queue_url,
-        reason="redrive_policy",
-    )
+    resources = healthy.stack.resources
+    if mode == "move_task":
+        moved = move_all(sqs, resources.dlq_url, resources.queue_url, poll_seconds=0.1).moved
+    else:
+        moved = redrive_selected(
+            sqs, resources.dlq_url, resources.queue_url, reasons={"redrive_policy"}
+        ).moved
     healthy.settle()
     # THEN it is recorded as charged, still with one PaymentIntent
     assert moved >= 1
-    assert healthy.charges("s9") == {"created": 1, "succeeded": 1}
-    assert healthy.state("s9")["state"] == "charged"
+    assert healthy.charges(request_id) == {"created": 1, "succeeded": 1}
+    assert healthy.state(request_id)["state"] == "charged"
 
 
 def test_10_same_request_id_with_another_amount_or_customer(faults: FaultsFactory):

@@ -25,7 +25,7 @@ from hypothesis.stateful import (
 )
 from moto import mock_aws
 
-from chargeq.dlq import copy_back
+from chargeq.dlq import move_all
 from chargeq.settings import PipelineSettings
 from charges.payments import PaymentGateway
 from stripe_emulator import StripeEmulator
@@ -146,8 +146,12 @@ class ChargeMachine(RuleBasedStateMachine):
 
     @rule()
     def redrive(self) -> None:
-        copy_back(
-            self.pipeline.sqs, self.pipeline.resources.dlq_url, self.pipeline.resources.queue_url
+        # SQS's own move task (the local one, on the strict client): every message.
+        move_all(
+            self.pipeline.sqs,
+            self.pipeline.resources.dlq_url,
+            self.pipeline.resources.queue_url,
+            poll_seconds=0.02,
         )
 
     # Invariants: what must hold after every step.

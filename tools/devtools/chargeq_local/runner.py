@@ -32,6 +32,7 @@ from chargeq_local.poller import Poller
 from chargeq_local.report import RunReport, check
 from chargeq_local.resources import Resources, provision
 from chargeq_local.servers import EmulatorServer, MotoServer
+from chargeq_local.strict_sqs import PLUGIN_ENVIRONMENT, install
 from chargeq_local.workers import DEFAULT_HANDLER, Worker
 from chargeq_local.workload import Workload
 from charges.contract import ChargeLimits
@@ -43,13 +44,14 @@ STRIPE_API_KEY = "sk_test_local_demo"
 #: the visibility timeout is still derived from it by the deployed rule (6x).
 LOCAL_FUNCTION_TIMEOUT_SECONDS = 2
 
-#: Fake credentials for moto; they never leave this machine.
+#: Fake credentials for moto; they never leave this machine. Every SQS client built under
+#: them refuses what SQS refuses and runs move tasks (``strict_sqs``).
 LOCAL_AWS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
-}
+} | PLUGIN_ENVIRONMENT
 
 
 @dataclass
@@ -64,7 +66,8 @@ class LocalStack:
     logs: Path
 
     def client(self, service: str) -> Any:
-        return self.session.client(service, endpoint_url=self.moto_url)
+        """A client of moto's server; SQS clients are strict (``strict_sqs``)."""
+        return install(self.session.client(service, endpoint_url=self.moto_url))
 
     def function_environment(self) -> dict[str, str]:
         config = self.resources.function_config(self.settings, self.stripe_url)

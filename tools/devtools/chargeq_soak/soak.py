@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chargeq.dlq import copy_back
+from chargeq.dlq import redrive_selected
 from chargeq_local.report import RunReport
 from chargeq_local.run_logs import RunLogs
 from chargeq_local.runner import (
@@ -188,11 +188,13 @@ def run_soak(
 
 def _redrive(stack: LocalStack) -> int:
     """Move every message that failed for reasons a redrive can fix back to the queue."""
-    sqs = stack.client("sqs")
-    moved = 0
-    for reason in ("redrive_policy", "retries_exhausted"):
-        moved += copy_back(sqs, stack.resources.dlq_url, stack.resources.queue_url, reason=reason)
-    return moved
+    report = redrive_selected(
+        stack.client("sqs"),
+        stack.resources.dlq_url,
+        stack.resources.queue_url,
+        reasons={"redrive_policy", "retries_exhausted"},
+    )
+    return report.moved
 
 
 #: Why "redriven" and the DLQ rows do not add up, printed under the table.
