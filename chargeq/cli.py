@@ -537,16 +537,16 @@ def _run_dlq_redrive(args: argparse.Namespace) -> int:
     from chargeq.dlq import KNOWN_REASONS, move_all, redrive_selected
 
     _check_target(args)
+    if args.move_task and (args.reason or args.limit):
+        raise UsageError(
+            "--move-task moves every message (SQS's task takes no filter): drop --reason "
+            "and --limit, or drop --move-task to move selected messages"
+        )
     unknown = sorted(set(args.reason) - KNOWN_REASONS)
     if unknown:
         raise UsageError(
             f"no reason {unknown[0]!r}: one of {', '.join(sorted(KNOWN_REASONS))} "
             "('chargeq dlq list' shows each message's)"
-        )
-    if args.move_task and (args.reason or args.limit):
-        raise UsageError(
-            "--move-task moves every message (SQS's task takes no filter): drop --reason "
-            "and --limit, or drop --move-task to move selected messages"
         )
     deployment = _deployment(args)
     sqs = deployment.client("sqs")

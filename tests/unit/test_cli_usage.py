@@ -37,9 +37,9 @@ BAD_USAGE: list[tuple[list[str], str]] = [
     (["dlq"], "give 'list' or 'redrive'"),
     (["dlq", "list", "--limit", "0"], "must be at least 1"),
     (["dlq", "list", "--local", "--profile", "ops"], "--local needs no --profile"),
-    (["dlq", "redrive", "--reason", "invalid_json"], "need --copy"),
-    (["dlq", "redrive", "--limit", "3"], "need --copy"),
-    (["dlq", "redrive", "--copy", "--reason", "typo"], "no reason 'typo': one of"),
+    (["dlq", "redrive", "--move-task", "--reason", "invalid_json"], "takes no filter"),
+    (["dlq", "redrive", "--move-task", "--limit", "3"], "takes no filter"),
+    (["dlq", "redrive", "--reason", "typo"], "no reason 'typo': one of"),
 ]
 
 
