@@ -5,7 +5,7 @@ A rule is a JSON-ready dict (the same over HTTP and in Python)::
 
     {"kind": "drop_after_commit",          # see KINDS
      "match": {"endpoint": "create",       # optional; every field given must match:
-               "request_id": "order-1",    #   endpoint (create | retrieve | list),
+               "request_id": "order-1",    #   endpoint (one of ENDPOINTS),
                "idempotency_key": "...",   #   metadata.request_id, idempotency key,
                "customer": "cus_..."},     #   customer (create params or list filter)
      "count": 1,                           # fire on the next N matching requests
@@ -47,7 +47,16 @@ DELAY_KINDS = ("latency", "hang")
 #: Applied once the request has executed: its result is committed and saved.
 AFTER_KINDS = ("server_error_after", "drop_after_commit")
 KINDS = ANSWERING_KINDS + DELAY_KINDS + AFTER_KINDS
-ENDPOINTS = ("create", "retrieve", "list")
+ENDPOINTS = (
+    "create",
+    "retrieve",
+    "list",
+    "customer_create",
+    "customer_retrieve",
+    "customer_update",
+    "payment_method_attach",
+    "payment_method_retrieve",
+)
 
 
 @dataclass(frozen=True)
