@@ -10,8 +10,8 @@ import requests
 import stripe
 
 from stripe_emulator import StripeEmulator
-from tests.emulator.conftest import API_KEY, ClientFactory
 from stripe_emulator.fixtures import create_customer
+from tests.emulator.conftest import API_KEY, ClientFactory
 from tests.emulator.scenarios import create, wait_until
 
 

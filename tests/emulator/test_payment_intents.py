@@ -13,8 +13,8 @@ import requests
 import stripe
 
 from stripe_emulator import StripeEmulator
-from tests.emulator.conftest import API_KEY, ClientFactory
 from stripe_emulator.fixtures import TestCustomer, create_customer
+from tests.emulator.conftest import API_KEY, ClientFactory
 from tests.emulator.scenarios import CURRENT, charge_params, create
 
 

@@ -39,6 +39,8 @@ _GENERIC = "Your card was declined."
 class TestCard:
     """A card behind a test ID: its details, how a charge ends, whether it can be saved."""
 
+    __test__ = False  # a fixture, not a pytest test class
+
     brand: str
     last4: str
     funding: str = "credit"

@@ -38,6 +38,8 @@ class FixtureError(RuntimeError):
 class TestCustomer:
     """A customer made by :func:`create_customer`."""
 
+    __test__ = False  # a fixture, not a pytest test class
+
     id: str
     #: The ``pm_...`` attached to the customer (its invoice default when asked), or None.
     payment_method: str | None
