@@ -16,6 +16,7 @@ from chargeq_local.resources import Resources, provision
 from charges.config import FunctionConfig
 from charges.dependencies import Dependencies
 from charges.handler import handle_batch
+from stripe_emulator.fixtures import TestCustomer, create_customer
 
 API_KEY = "sk_test_unit"
 
@@ -30,8 +31,22 @@ class Pipeline:
     sqs: Any
     dynamodb: Any
     source: EventSource
+    #: A customer made through the Stripe API with ``pm_card_visa`` attached as its
+    #: invoice default (a customer saved with PaymentMethods only, as on Stripe today).
+    customer: TestCustomer
     #: The Lambda timeout the handler sees; in-progress records expire with it.
     function_timeout_seconds: float = 30.0
+
+    def charge_body(self, request_id: str, **overrides: Any) -> dict[str, Any]:
+        """A valid charge request body for :attr:`customer` and its saved card."""
+        return {
+            "version": 1,
+            "request_id": request_id,
+            "customer": self.customer.id,
+            "amount": 1500,
+            "currency": "usd",
+            "payment_method": self.customer.payment_method,
+        } | overrides
 
     def send(self, *bodies: str | dict[str, Any]) -> None:
         for body in bodies:
@@ -109,16 +124,6 @@ def build_pipeline(
         source=EventSource(
             sqs, resources.queue_url, resources.queue_arn, batch_size=settings.batch_size
         ),
+        # Made with the emulator's real key, whatever the secret holds.
+        customer=create_customer(stripe_url, API_KEY),
     )
-
-
-def charge_body(request_id: str, **overrides: Any) -> dict[str, Any]:
-    """A valid charge request body."""
-    return {
-        "version": 1,
-        "request_id": request_id,
-        "customer": "cus_good",
-        "amount": 1500,
-        "currency": "usd",
-        "payment_method": "pm_card_visa",
-    } | overrides
