@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from charges.outcomes import Reason
-from tests.faults.conftest import Faults, FaultsFactory
+from tests.faults.conftest import SHOP, Faults, FaultsFactory
 
 # SQS accepts only these characters in a message body.
 SQS_TEXT = st.text(
@@ -25,13 +25,19 @@ SQS_TEXT = st.text(
     | st.sampled_from("\t\n\r"),
     max_size=60,
 )
-GOOD = {
-    "version": 1,
-    "customer": "cus_poison",
-    "amount": 700,
-    "currency": "usd",
-    "payment_method": "pm_card_visa",
-}
+
+
+def good() -> dict[str, Any]:
+    """A valid body for the customer the ``faults`` fixture made."""
+    return {
+        "version": 1,
+        "customer": SHOP["customer"],
+        "amount": 700,
+        "currency": "usd",
+        "payment_method": SHOP["payment_method"],
+    }
+
+
 POISON_REASONS = {
     Reason.INVALID_JSON,
     Reason.CONTRACT_VIOLATION,
@@ -41,7 +47,7 @@ POISON_REASONS = {
 
 
 def _object_with(field: str, value: Any) -> str:
-    return json.dumps(GOOD | {"request_id": "poison-x", field: value})
+    return json.dumps(good() | {"request_id": "poison-x", field: value})
 
 
 bad_values = st.one_of(
@@ -87,12 +93,12 @@ poison_bodies = st.one_of(
     # a required field missing
     st.sampled_from(["request_id", "customer", "amount", "currency", "version"]).map(
         lambda field: json.dumps(
-            {k: v for k, v in (GOOD | {"request_id": "p"}).items() if k != field}
+            {k: v for k, v in (good() | {"request_id": "p"}).items() if k != field}
         )
     ),
     # an unknown field, possibly with an odd unicode name
     st.builds(
-        lambda name, value: json.dumps(GOOD | {"request_id": "p", f"x{name}": value}),
+        lambda name, value: json.dumps(good() | {"request_id": "p", f"x{name}": value}),
         SQS_TEXT,
         bad_values,
     ),
@@ -158,7 +164,7 @@ def test_poison_never_reaches_stripe_and_never_blocks_its_batch(faults: FaultsFa
         good_id = f"good-{total['examples']}"
         creates_before = run.stripe.ledger()["requests"]["create"]
         # GIVEN a batch of poison with one good request among it
-        run.send(*batch, json.dumps(GOOD | {"request_id": good_id}))
+        run.send(*batch, json.dumps(good() | {"request_id": good_id}))
         # WHEN the handler processes it
         reports = run.settle(rounds=5)
         # THEN no invocation crashed, the good request was charged, and only it reached Stripe

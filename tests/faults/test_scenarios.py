@@ -22,7 +22,7 @@ from chargeq_soak.faults import (
     THROTTLE_RECORD,
     ChaosPlan,
 )
-from tests.faults.conftest import Faults, FaultsFactory
+from tests.faults.conftest import SHOP, Faults, FaultsFactory
 
 
 def body(request_id: str, **overrides: Any) -> str:
@@ -30,10 +30,10 @@ def body(request_id: str, **overrides: Any) -> str:
         {
             "version": 1,
             "request_id": request_id,
-            "customer": "cus_faults",
+            "customer": SHOP["customer"],
             "amount": 2500,
             "currency": "usd",
-            "payment_method": "pm_card_visa",
+            "payment_method": SHOP["payment_method"],
         }
         | overrides
     )

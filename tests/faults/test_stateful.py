@@ -96,16 +96,16 @@ class ChargeMachine(RuleBasedStateMachine):
 
     # Rules: what the world can do next.
 
-    @rule(card=st.sampled_from(["pm_card_visa", "pm_card_visa", "pm_card_chargeDeclined"]))
+    @rule(card=st.sampled_from(["saved", "saved", "pm_card_visa_chargeDeclined"]))
     def send_new_request(self, card: str) -> None:
         request_id = f"m-{len(self.sent)}"
         body = {
             "version": 1,
             "request_id": request_id,
-            "customer": "cus_machine",
+            "customer": self.pipeline.customer.id,
             "amount": 100 + len(self.sent),
             "currency": "usd",
-            "payment_method": card,
+            "payment_method": self.pipeline.customer.payment_method if card == "saved" else card,
         }
         self.sent[request_id] = body
         self.pipeline.send(body)
