@@ -81,14 +81,22 @@ class Faults:
 FaultsFactory = Callable[..., Faults]
 
 
-@pytest.fixture
-def faults(stack: LocalStack) -> Iterator[FaultsFactory]:
-    """``faults(plan)`` gives a scenario a worker running under ``plan``."""
-    stripe = EmulatorControl(stack.stripe_url)
-    stripe.clear_faults()
+@pytest.fixture(scope="module")
+def shop(stack: LocalStack) -> Iterator[None]:
+    """One customer for the module's stack, as the stack itself lives for the module (so a
+    request ID seen in one test keeps the same payload in the next)."""
     customer = create_customer(stack.stripe_url, STRIPE_API_KEY)
     assert customer.payment_method is not None
     SHOP.update(customer=customer.id, payment_method=customer.payment_method)
+    yield
+    SHOP.clear()
+
+
+@pytest.fixture
+def faults(stack: LocalStack, shop: None) -> Iterator[FaultsFactory]:
+    """``faults(plan)`` gives a scenario a worker running under ``plan``."""
+    stripe = EmulatorControl(stack.stripe_url)
+    stripe.clear_faults()
     started: list[Worker] = []
 
     def build(plan: ChaosPlan | None = None) -> Faults:
