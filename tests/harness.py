@@ -18,6 +18,8 @@ from chargeq_local.resources import Resources, provision
 from charges.config import FunctionConfig
 from charges.dependencies import Dependencies, GatewayWrapper
 from charges.handler import handle_batch
+from stripe_emulator.fixtures import TestCustomer, create_customer
+from tests.samples import charge_body
 
 API_KEY = "sk_test_unit"
 
@@ -32,8 +34,16 @@ class Pipeline:
     sqs: Any
     dynamodb: Any
     source: EventSource
+    #: A customer made through the Stripe API with ``pm_card_visa`` attached as its
+    #: invoice default (a customer saved with PaymentMethods only, as on Stripe today).
+    customer: TestCustomer
     #: The Lambda timeout the handler sees; in-progress records expire with it.
     function_timeout_seconds: float = 30.0
+
+    def charge_body(self, request_id: str, **overrides: Any) -> dict[str, Any]:
+        """A valid charge request body for :attr:`customer` and its saved card."""
+        mine = {"customer": self.customer.id, "payment_method": self.customer.payment_method}
+        return charge_body(request_id, **(mine | overrides))
 
     def send(self, *bodies: str | dict[str, Any]) -> None:
         for body in bodies:
@@ -125,4 +135,6 @@ def build_pipeline(
         source=EventSource(
             sqs, resources.queue_url, resources.queue_arn, batch_size=settings.batch_size
         ),
+        # Made with the emulator's real key, whatever the secret holds.
+        customer=create_customer(stripe_url, API_KEY),
     )

@@ -15,8 +15,9 @@ import pytest
 
 from chargeq.cli import main
 from chargeq_local.event_source import EventSource
-from chargeq_local.runner import LOCAL_AWS_ENVIRONMENT, LocalStack
+from chargeq_local.runner import LOCAL_AWS_ENVIRONMENT, STRIPE_API_KEY, LocalStack
 from chargeq_local.workers import Worker
+from stripe_emulator.fixtures import create_customer
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,10 @@ def lines(output: str) -> list[dict[str, Any]]:
 
 
 def test_send_from_flags_then_status_shows_the_charge(stack, worker, capsys):
-    # GIVEN a request sent from the command line
+    # GIVEN a customer with a saved card, made through the Stripe API, and a request for it
+    # sent from the command line
+    customer = create_customer(stack.stripe_url, STRIPE_API_KEY)
+    assert customer.payment_method is not None
     status = main(
         [
             "send",
@@ -52,11 +56,11 @@ def test_send_from_flags_then_status_shows_the_charge(stack, worker, capsys):
             "--request-id",
             "cli-1",
             "--customer",
-            "cus_cli",
+            customer.id,
             "--amount",
             "1234",
             "--payment-method",
-            "pm_card_visa",
+            customer.payment_method,
             "--metadata",
             "order=77",
         ]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import re
 
+from chargeq_local.customers import create_pool
 from chargeq_local.runner import STRIPE_API_KEY, RunOptions, local_stack, run_workload
-from chargeq_local.workload import Message, build_workload
+from chargeq_local.workload import Message, Workload, build_workload
 from stripe_emulator import EmulatorControl
 from tests.samples import charge_body
 
@@ -40,16 +41,10 @@ def luhn_valid(digits: str) -> bool:
 
 def test_logs_of_a_run_with_failures_leak_no_key_and_no_card_number(tmp_path):
     # GIVEN a workload whose poison carries card numbers in values, keys and broken JSON
-    workload = build_workload(30, seed=11)
-    leaky = charge_body("leak-1", customer="cus_x", amount=5, payment_method=..., card_number=CARD)
-    workload.messages += [
-        Message(json.dumps(leaky), poison=True),
-        Message(json.dumps(leaky | {"request_id": "leak-2", OTHER_CARD: "cvc 123"}), poison=True),
-        Message('{"request_id": "leak-3", "pan": "' + CARD + '"', poison=True),
-    ]
-    workload.dead_letters.update({"contract_violation": 2, "invalid_json": 1})
-    # AND Stripe fails now and then (the error paths log too)
     with local_stack(tmp_path, seed=11) as stack:
+        workload = build_workload(30, 11, create_pool(stack.stripe_url, STRIPE_API_KEY))
+        _add_leaky_poison(workload)
+        # AND Stripe fails now and then (the error paths log too)
         control = EmulatorControl(stack.stripe_url)
         control.add_fault({"kind": "rate_limit", "probability": 0.1})
         control.add_fault({"kind": "drop_after_commit", "probability": 0.1})
@@ -62,3 +57,13 @@ def test_logs_of_a_run_with_failures_leak_no_key_and_no_card_number(tmp_path):
     assert STRIPE_API_KEY not in logs
     assert "sk_test" not in logs
     assert card_numbers_in(logs) == []
+
+
+def _add_leaky_poison(workload: Workload) -> None:
+    leaky = charge_body("leak-1", customer="cus_x", amount=5, payment_method=..., card_number=CARD)
+    workload.messages += [
+        Message(json.dumps(leaky), poison=True),
+        Message(json.dumps(leaky | {"request_id": "leak-2", OTHER_CARD: "cvc 123"}), poison=True),
+        Message('{"request_id": "leak-3", "pan": "' + CARD + '"', poison=True),
+    ]
+    workload.dead_letters.update({"contract_violation": 2, "invalid_json": 1})

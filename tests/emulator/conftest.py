@@ -1,5 +1,6 @@
 """Emulator fixtures: one emulator per session on a stopped clock, reset before each test,
-and the real ``stripe`` SDK pointed at it over HTTP."""
+a customer with a saved card made through the API, and the real ``stripe`` SDK pointed at
+it over HTTP."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import pytest
 import stripe
 
 from stripe_emulator import ManualClock, StripeEmulator
+from stripe_emulator.fixtures import TestCustomer, create_customer
+from tests.emulator import scenarios
 
 API_KEY = "sk_test_emulator_tests"
 OTHER_API_KEY = "sk_test_other_account"
@@ -27,6 +30,17 @@ def emulator(running_emulator: StripeEmulator) -> StripeEmulator:
     """The session's emulator, as good as new: no intents, keys, faults; clock at start."""
     running_emulator.reset()
     return running_emulator
+
+
+@pytest.fixture(autouse=True)
+def saved_customer(emulator: StripeEmulator) -> Iterator[TestCustomer]:
+    """A customer with ``pm_card_visa`` attached as its invoice default; the charges of
+    ``scenarios`` name it unless told otherwise."""
+    customer = create_customer(emulator.url, API_KEY, payment_method="pm_card_visa")
+    assert customer.payment_method is not None
+    scenarios.CURRENT.update(customer=customer.id, payment_method=customer.payment_method)
+    yield customer
+    scenarios.CURRENT.clear()
 
 
 @pytest.fixture

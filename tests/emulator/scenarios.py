@@ -8,14 +8,19 @@ from typing import Any
 
 import stripe
 
+#: The customer a charge names unless told otherwise, and its saved card: made through the
+#: API for each test by the ``saved_customer`` fixture (conftest), as a Stripe test-mode
+#: fixture would be.
+CURRENT: dict[str, str] = {}
+
 
 def charge_params(request_id: str, **overrides: Any) -> dict[str, Any]:
     """An off-session, confirmed PaymentIntent, as the charge function creates it."""
     return {
         "amount": 1500,
         "currency": "usd",
-        "customer": "cus_good",
-        "payment_method": "pm_card_visa",
+        "customer": CURRENT["customer"],
+        "payment_method": CURRENT["payment_method"],
         "confirm": True,
         "off_session": True,
         "metadata": {"request_id": request_id},

@@ -13,6 +13,7 @@ import pytest
 import stripe
 
 from stripe_emulator import EmulatorControl
+from stripe_emulator.fixtures import create_customer
 from tests.emulator.scenarios import create
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +61,8 @@ def test_module_prints_its_url_serves_and_stops_on_signal(
     assert url.startswith("http://127.0.0.1:")
     # WHEN the SDK charges through it and the control client reads its ledger
     client = stripe.StripeClient("sk_test_cli", base_addresses={"api": url})
-    create(client, "order-1")
+    customer = create_customer(url, "sk_test_cli")
+    create(client, "order-1", customer=customer.id, payment_method=customer.payment_method)
     assert EmulatorControl(url).ledger()["by_request_id"]["order-1"]["succeeded"] == 1
     # THEN a signal stops it cleanly
     process.send_signal(stop_signal)

@@ -10,7 +10,7 @@ import stripe
 
 from stripe_emulator import FaultRule, StripeEmulator
 from tests.emulator.conftest import ClientFactory
-from tests.emulator.scenarios import create, replayed, wait_until
+from tests.emulator.scenarios import CURRENT, create, replayed, wait_until
 
 
 def test_rate_limit_is_not_saved_and_tells_the_sdk_not_to_retry(
@@ -34,17 +34,37 @@ def test_rate_limit_is_not_saved_and_tells_the_sdk_not_to_retry(
     assert emulator.ledger()["faults"] == {"rate_limit": 1}
 
 
-def test_sdk_retries_of_a_saved_server_error_get_it_replayed(
+def test_a_saved_server_error_tells_the_sdk_not_to_retry(
     make_client: ClientFactory, emulator: StripeEmulator
 ):
-    # GIVEN a 500 saved after execution, without Stripe-Should-Retry, and an SDK that retries
+    """A retry with the same key could only replay the saved 500: stripe-python's
+    ``_should_retry`` expects ``Stripe-Should-Retry: false`` on most 500s, "since our
+    idempotency framework would typically replay it anyway" (stripe/_http_client.py), and
+    docs.stripe.com/error-low-level says results are saved once execution began."""
+    # GIVEN a 500 saved after execution, and an SDK that would retry twice
     emulator.add_fault({"kind": "server_error_after", "count": 1})
     # WHEN the SDK calls once
     with pytest.raises(stripe.APIError) as raised:
-        create(make_client(max_network_retries=1), "order-2b")
-    # THEN its retry got the saved 500, replayed, and the charge exists once
+        create(make_client(max_network_retries=2), "order-2b")
+    # THEN Stripe told it not to retry, so one request was made, and the charge exists once
     assert raised.value.http_status == 500
+    assert (raised.value.headers or {}).get("Stripe-Should-Retry") == "false"
+    assert emulator.ledger()["requests"]["create"] == 1
+    assert emulator.ledger()["payment_intents"] == 1
+
+
+def test_a_replayed_server_error_says_not_to_retry_even_when_the_first_did(
+    make_client: ClientFactory, emulator: StripeEmulator
+):
+    """Source as above: the replay of a saved 500 is the no-op retry the header exists for."""
+    # GIVEN a saved 500 whose first answer invited retries
+    emulator.add_fault({"kind": "server_error_after", "count": 1, "should_retry": True})
+    # WHEN the SDK calls with up to two retries
+    with pytest.raises(stripe.APIError) as raised:
+        create(make_client(max_network_retries=2), "order-2d")
+    # THEN its single retry got the replay, which said "false", and it stopped there
     assert replayed(raised.value)
+    assert (raised.value.headers or {}).get("Stripe-Should-Retry") == "false"
     assert emulator.ledger()["requests"]["create"] == 2
     assert emulator.ledger()["payment_intents"] == 1
 
@@ -98,7 +118,7 @@ def test_server_error_after_execution_is_saved_and_replayed(
     assert replayed(retry.value)
     # ... while the charge exists, once, findable by listing
     assert emulator.ledger()["by_request_id"]["order-4"]["succeeded"] == 1
-    listed = client.v1.payment_intents.list(params={"customer": "cus_good"})
+    listed = client.v1.payment_intents.list(params={"customer": CURRENT["customer"]})
     assert [i.metadata["request_id"] for i in listed.data] == ["order-4"]
 
 

@@ -47,10 +47,10 @@ def test_parameter_order_does_not_make_a_different_request(
 def test_a_decline_is_saved_and_replayed(client: stripe.StripeClient, emulator: StripeEmulator):
     # GIVEN a declined charge
     with pytest.raises(stripe.CardError) as first:
-        create(client, "order-3", payment_method="pm_card_chargeDeclined")
+        create(client, "order-3", payment_method="pm_card_visa_chargeDeclined")
     # WHEN it is retried with the same key
     with pytest.raises(stripe.CardError) as second:
-        create(client, "order-3", payment_method="pm_card_chargeDeclined")
+        create(client, "order-3", payment_method="pm_card_visa_chargeDeclined")
     # THEN the same 402 comes back, replayed, and Stripe tried the card once
     assert first.value.error is not None and second.value.error is not None
     assert first.value.error.payment_intent is not None

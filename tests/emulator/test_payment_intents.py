@@ -13,8 +13,9 @@ import requests
 import stripe
 
 from stripe_emulator import StripeEmulator
+from stripe_emulator.fixtures import TestCustomer, create_customer
 from tests.emulator.conftest import API_KEY, ClientFactory
-from tests.emulator.scenarios import charge_params, create
+from tests.emulator.scenarios import CURRENT, charge_params, create
 
 
 def test_confirmed_off_session_create_succeeds_with_stripe_shaped_intent(
@@ -28,7 +29,10 @@ def test_confirmed_off_session_create_succeeds_with_stripe_shaped_intent(
     assert intent.object == "payment_intent"
     assert intent.status == "succeeded"
     assert (intent.amount, intent.amount_received, intent.currency) == (1500, 1500, "usd")
-    assert (intent.customer, intent.payment_method) == ("cus_good", "pm_card_visa")
+    assert (intent.customer, intent.payment_method) == (
+        CURRENT["customer"],
+        CURRENT["payment_method"],
+    )
     assert intent.description == "two books"
     assert intent.metadata["request_id"] == "order-1"
     assert intent.livemode is False
@@ -74,15 +78,20 @@ def test_list_filters_by_customer_and_created_range_newest_first(
     client: stripe.StripeClient, emulator: StripeEmulator
 ):
     # GIVEN intents for two customers, made an hour apart
-    early = create(client, "a-1", customer="cus_alice")
-    create(client, "b-1", customer="cus_bob")
+    alice, bob = (create_customer(emulator.url, API_KEY) for _ in range(2))
+
+    def charge(request_id: str, who: TestCustomer) -> stripe.PaymentIntent:
+        return create(client, request_id, customer=who.id, payment_method=who.payment_method)
+
+    early = charge("a-1", alice)
+    charge("b-1", bob)
     emulator.advance(3600)
-    late = create(client, "a-2", customer="cus_alice")
-    latest = create(client, "a-3", customer="cus_alice")
+    late = charge("a-2", alice)
+    latest = charge("a-3", alice)
     # WHEN Alice's intents are listed, all and then only the last half hour's
-    everything = client.v1.payment_intents.list(params={"customer": "cus_alice"})
+    everything = client.v1.payment_intents.list(params={"customer": alice.id})
     recent = client.v1.payment_intents.list(
-        params={"customer": "cus_alice", "created": {"gte": int(emulator.now()) - 1800}}
+        params={"customer": alice.id, "created": {"gte": int(emulator.now()) - 1800}}
     )
     before = client.v1.payment_intents.list(params={"created": {"lt": late.created}})
     # THEN each listing holds what matches, newest first

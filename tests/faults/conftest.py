@@ -13,10 +13,15 @@ import pytest
 from chargeq.dlq import peek
 from chargeq.status import read_status
 from chargeq_local.event_source import BatchReport, EventSource
-from chargeq_local.runner import LocalStack, local_stack
+from chargeq_local.runner import STRIPE_API_KEY, LocalStack, local_stack
 from chargeq_local.workers import Worker
 from chargeq_soak.faults import ChaosPlan
 from stripe_emulator import EmulatorControl
+from stripe_emulator.fixtures import create_customer
+
+#: The customer this test's charges name and its saved card, made through the Stripe API
+#: by the ``faults`` fixture (a test-mode fixture, not an invented ID).
+SHOP: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +81,19 @@ class Faults:
 FaultsFactory = Callable[..., Faults]
 
 
+@pytest.fixture(scope="module")
+def shop(stack: LocalStack) -> Iterator[None]:
+    """One customer for the module's stack, as the stack itself lives for the module (so a
+    request ID seen in one test keeps the same payload in the next)."""
+    customer = create_customer(stack.stripe_url, STRIPE_API_KEY)
+    assert customer.payment_method is not None
+    SHOP.update(customer=customer.id, payment_method=customer.payment_method)
+    yield
+    SHOP.clear()
+
+
 @pytest.fixture
-def faults(stack: LocalStack) -> Iterator[FaultsFactory]:
+def faults(stack: LocalStack, shop: None) -> Iterator[FaultsFactory]:
     """``faults(plan)`` gives a scenario a worker running under ``plan``."""
     stripe = EmulatorControl(stack.stripe_url)
     stripe.clear_faults()

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chargeq.dlq import peek
 from charges.outcomes import Reason
-from tests.faults.conftest import Faults, FaultsFactory
+from tests.faults.conftest import SHOP, Faults, FaultsFactory
 from tests.samples import charge_body
 
 #: Unicode surrogates (category Cs), which no message body can carry.
@@ -30,8 +31,21 @@ SQS_TEXT = st.text(
     | st.sampled_from("\t\n\r"),
     max_size=60,
 )
-#: A good request of this suite's customer; each use sets its own request_id.
-GOOD = charge_body("-", customer="cus_poison", amount=700)
+#: A valid body for the customer the fault suite made through the Stripe API (filled in by
+#: the ``good_body`` fixture; the test's own code stays as it was, so Hypothesis's
+#: derandomized examples do too). Each use sets its own request_id.
+GOOD: dict[str, Any] = {}
+
+
+@pytest.fixture(autouse=True)
+def good_body(shop: None) -> None:
+    GOOD.update(
+        charge_body(
+            "-", customer=SHOP["customer"], amount=700, payment_method=SHOP["payment_method"]
+        )
+    )
+
+
 POISON_REASONS = {
     Reason.INVALID_JSON,
     Reason.CONTRACT_VIOLATION,

@@ -24,14 +24,24 @@ from chargeq_soak.faults import (
     THROTTLE_RECORD,
     ChaosPlan,
 )
-from tests.faults.conftest import Faults, FaultsFactory
+from tests.faults.conftest import SHOP, Faults, FaultsFactory
 from tests.samples import charge_body
 
 
 def body(request_id: str, **overrides: Any) -> str:
     """A charge request of this suite's customer, as the message body."""
     return json.dumps(
-        charge_body(request_id, **({"customer": "cus_faults", "amount": 2500} | overrides))
+        charge_body(
+            request_id,
+            **(
+                {
+                    "customer": SHOP["customer"],
+                    "amount": 2500,
+                    "payment_method": SHOP["payment_method"],
+                }
+                | overrides
+            ),
+        )
     )
 
 

@@ -97,11 +97,14 @@ class ChargeMachine(RuleBasedStateMachine):
 
     # Rules: what the world can do next.
 
-    @rule(card=st.sampled_from(["pm_card_visa", "pm_card_visa", "pm_card_chargeDeclined"]))
+    @rule(card=st.sampled_from(["saved", "saved", "pm_card_visa_chargeDeclined"]))
     def send_new_request(self, card: str) -> None:
         request_id = f"m-{len(self.sent)}"
         body = charge_body(
-            request_id, customer="cus_machine", amount=100 + len(self.sent), payment_method=card
+            request_id,
+            customer=self.pipeline.customer.id,
+            amount=100 + len(self.sent),
+            payment_method=self.pipeline.customer.payment_method if card == "saved" else card,
         )
         self.sent[request_id] = body
         self.pipeline.send(body)

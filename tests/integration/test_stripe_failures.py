@@ -6,10 +6,11 @@ same idempotency key) run as they do in production.
 
 from __future__ import annotations
 
+import pytest
+
 from chargeq.status import read_status
 from stripe_emulator import StripeEmulator
 from tests.harness import Pipeline
-from tests.samples import charge_body
 
 DAY = 24 * 3600
 
@@ -23,7 +24,7 @@ def test_rate_limited_record_is_retried_and_charged_once(
 ):
     # GIVEN Stripe answers 429 (without Stripe-Should-Retry, so the SDK does not retry)
     stripe.add_fault({"kind": "rate_limit", "count": 1})
-    pipeline.send(charge_body("rl-1"))
+    pipeline.send(pipeline.charge_body("rl-1"))
     # WHEN the record is delivered, fails, and is delivered again
     first = pipeline.run_batch()
     second = pipeline.run_batch()
@@ -36,7 +37,7 @@ def test_rate_limited_record_is_retried_and_charged_once(
 def test_server_errors_before_execution_are_transient(pipeline: Pipeline, stripe: StripeEmulator):
     # GIVEN three 503s in a row: more than the SDK's two retries
     stripe.add_fault({"kind": "server_error_before", "status": 503, "count": 3})
-    pipeline.send(charge_body("5xx-1"))
+    pipeline.send(pipeline.charge_body("5xx-1"))
     first = pipeline.run_batch()
     second = pipeline.run_batch()
     assert len(first.failed_message_ids) == 1
@@ -47,7 +48,7 @@ def test_server_errors_before_execution_are_transient(pipeline: Pipeline, stripe
 def test_lost_response_is_absorbed_by_the_same_key(pipeline: Pipeline, stripe: StripeEmulator):
     # GIVEN Stripe charges the card and the connection drops before the response arrives
     stripe.add_fault({"kind": "drop_after_commit", "count": 1})
-    pipeline.send(charge_body("lost-1"))
+    pipeline.send(pipeline.charge_body("lost-1"))
     # WHEN the function processes the record (the SDK retries with the same key)
     report = pipeline.run_batch()
     # THEN the retry got the first PaymentIntent back: one charge, recorded
@@ -68,7 +69,7 @@ def test_lost_responses_past_sdk_retries_are_not_charged_twice(
 ):
     # GIVEN every try of the first delivery loses its response (the card was charged)
     lose_every_response_of_one_delivery(stripe)
-    pipeline.send(charge_body("lost-2"))
+    pipeline.send(pipeline.charge_body("lost-2"))
     # WHEN that delivery fails and SQS delivers the message again
     first = pipeline.run_batch()
     second = pipeline.run_batch()
@@ -82,7 +83,7 @@ def test_lost_responses_past_sdk_retries_are_not_charged_twice(
 def test_redelivery_after_key_pruning_finds_the_charge(pipeline: Pipeline, stripe: StripeEmulator):
     # GIVEN a first delivery whose charge went through but whose result was never recorded
     lose_every_response_of_one_delivery(stripe)
-    pipeline.send(charge_body("pruned-1"))
+    pipeline.send(pipeline.charge_body("pruned-1"))
     assert len(pipeline.run_batch().failed_message_ids) == 1
     # WHEN Stripe has forgotten the idempotency key (25 hours on its clock) and SQS delivers
     stripe.advance(25 * 3600)
@@ -94,12 +95,18 @@ def test_redelivery_after_key_pruning_finds_the_charge(pipeline: Pipeline, strip
     assert stripe.ledger()["requests"]["list"] >= 1
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 12: a 500 saved for the key comes with Stripe-Should-Retry: false "
+    "(stripe-python _should_retry), so the SDK makes no retry and the handler never sees "
+    "Idempotent-Replayed; it must look the charge up after any 5xx from a create",
+)
 def test_saved_server_error_is_resolved_by_looking_the_charge_up(
     pipeline: Pipeline, stripe: StripeEmulator
 ):
     # GIVEN Stripe charged, then saved a 500 for the key (replayed on every retry)
     stripe.add_fault({"kind": "server_error_after", "count": 1})
-    pipeline.send(charge_body("saved-500"))
+    pipeline.send(pipeline.charge_body("saved-500"))
     # WHEN the function processes the record
     report = pipeline.run_batch()
     # THEN it found the PaymentIntent the failed request created, and charged nothing more
@@ -108,9 +115,27 @@ def test_saved_server_error_is_resolved_by_looking_the_charge_up(
     assert (entry["created"], entry["succeeded"]) == (1, 1)
 
 
+def test_saved_server_error_ends_charged_once_after_redelivery(
+    pipeline: Pipeline, stripe: StripeEmulator
+):
+    """Stripe saves the 500 and tells the SDK not to retry it (stripe-python
+    _should_retry; docs.stripe.com/error-low-level): the record is retried by SQS, and the
+    redelivery finds the charge instead of making a second one."""
+    # GIVEN Stripe charged, then saved a 500 for the key
+    stripe.add_fault({"kind": "server_error_after", "count": 1})
+    pipeline.send(pipeline.charge_body("saved-500-redelivered"))
+    # WHEN the queue is drained, redeliveries included
+    pipeline.drain()
+    # THEN one PaymentIntent, recorded as charged
+    entry = ledger_entry(stripe, "saved-500-redelivered")
+    assert (entry["created"], entry["succeeded"]) == (1, 1)
+    status = read_status(pipeline.dynamodb, pipeline.resources.table_name, "saved-500-redelivered")
+    assert status.state == "charged"
+
+
 def test_first_delivery_does_not_list_payment_intents(pipeline: Pipeline, stripe: StripeEmulator):
     # A fresh message costs one Stripe call: no look-up unless a retry could need it.
-    pipeline.send(charge_body("fresh-1"))
+    pipeline.send(pipeline.charge_body("fresh-1"))
     pipeline.run_batch()
     requests = stripe.ledger()["requests"]
     assert (requests["create"], requests["list"]) == (1, 0)
@@ -132,17 +157,17 @@ def test_key_reused_with_another_description_returns_the_first_charge(
         params={
             "amount": 1500,
             "currency": "usd",
-            "customer": "cus_good",
+            "customer": pipeline.customer.id,
             "confirm": True,
             "off_session": True,
-            "payment_method": "pm_card_visa",
+            "payment_method": str(pipeline.customer.payment_method),
             "description": "first attempt",
             "metadata": {"request_id": "conflict-key"},
         },
         options={"idempotency_key": idempotency_key("conflict-key")},
     )
     # WHEN the request arrives with a different description under the same key
-    pipeline.send(charge_body("conflict-key", description="second attempt"))
+    pipeline.send(pipeline.charge_body("conflict-key", description="second attempt"))
     pipeline.run_batch()
     # THEN Stripe refused the key reuse, and the handler took the first attempt's charge
     assert pipeline.dead_letter_reasons() == []

@@ -35,9 +35,11 @@ from chargeq_bench.bench_report import SUBJECT, BenchReport, HandlerFigures
 from chargeq_bench.cold_start import COLD_START_REPEATS, measure_cold_start
 from chargeq_bench.costs import READ_OPERATIONS, WRITE_OPERATIONS
 from chargeq_bench.probe import LOG_ENV, TARGET_ENV
+from chargeq_local.customers import CustomerPool, create_pool
 from chargeq_local.event_source import EventSource
 from chargeq_local.run_logs import RunLogs
 from chargeq_local.runner import (
+    STRIPE_API_KEY,
     LocalStack,
     PipelineRun,
     RunOptions,
@@ -45,7 +47,7 @@ from chargeq_local.runner import (
     send_workload,
 )
 from chargeq_local.workers import DEFAULT_HANDLER, Worker
-from chargeq_local.workload import GOOD_CARD, Message, Workload
+from chargeq_local.workload import Message, Workload
 from stripe_emulator import EmulatorControl
 
 #: The handlers compared, in the order they run and are printed.
@@ -120,10 +122,13 @@ def run_bench(
             # production's 100/s for the account (25/s per endpoint in both).
             stripe_rate_limits="sandbox",
         ) as stack:
+            # The customers and their saved cards, through the Stripe API.
+            customers = create_pool(stack.stripe_url, STRIPE_API_KEY)
             figures = [
                 _measure(
                     stack,
                     name,
+                    customers=customers,
                     requests=requests,
                     seed=seed,
                     latency=(latency_ms, jitter_ms),
@@ -157,6 +162,7 @@ def _measure(
     stack: LocalStack,
     name: str,
     *,
+    customers: CustomerPool,
     requests: int,
     seed: int,
     latency: tuple[float, float],
@@ -175,11 +181,11 @@ def _measure(
         timeout_seconds=900 + 2 * requests,
     )
     control = EmulatorControl(stack.stripe_url)
-    fresh = _workload(f"bench-{seed}-{name}", requests)
+    fresh = _workload(f"bench-{seed}-{name}", requests, customers)
     with PipelineRun(stack, options) as run:
         say(f"  {name}: warming up")
         warm_up = 2 * stack.settings.batch_size * stack.settings.max_concurrency
-        _pass(stack, run, _workload(f"bench-{seed}-{name}-warm", warm_up))
+        _pass(stack, run, _workload(f"bench-{seed}-{name}-warm", warm_up, customers))
         say(f"  {name}: {requests} fresh requests")
         before_fresh = _marks(probe_log, function_log, control)
         _pass(stack, run, fresh)
@@ -188,7 +194,9 @@ def _measure(
         _pass(stack, run, fresh)
         after = _marks(probe_log, function_log, control)
     say(f"  {name}: batches of ten")
-    batches = _batches_of_ten(stack, environment, probe_log, f"bench-{seed}-{name}-ten", latency)
+    batches = _batches_of_ten(
+        stack, environment, probe_log, f"bench-{seed}-{name}-ten", latency, customers
+    )
     invocations = _invocations(probe_log)
     first = invocations[before_fresh.lines : before_again.lines]
     again = invocations[before_again.lines : after.lines]
@@ -244,18 +252,20 @@ def _pass(stack: LocalStack, run: PipelineRun, workload: Workload) -> None:
         raise RuntimeError("the benchmark's queue did not drain before the run's timeout")
 
 
-def _workload(prefix: str, requests: int) -> Workload:
-    """``requests`` good charges with distinct IDs; all should end charged."""
+def _workload(prefix: str, requests: int, customers: CustomerPool) -> Workload:
+    """``requests`` good charges with distinct IDs, each naming a saved customer's card;
+    all should end charged."""
     workload = Workload()
     for index in range(requests):
         request_id = f"{prefix}-{index:05d}"
+        saved = customers.saved[index % len(customers.saved)]
         body = {
             "version": 1,
             "request_id": request_id,
-            "customer": f"cus_bench{index % 50:03d}",
+            "customer": saved.id,
             "amount": 1000 + index,
             "currency": "usd",
-            "payment_method": GOOD_CARD,
+            "payment_method": saved.payment_method,
         }
         workload.messages.append(Message(json.dumps(body)))
         workload.outcomes[request_id] = "charged"
@@ -277,6 +287,7 @@ def _batches_of_ten(
     probe_log: Path,
     prefix: str,
     latency: tuple[float, float],
+    customers: CustomerPool,
 ) -> _BatchesOfTen:
     """Batches of exactly ten fresh records on one warm worker.
 
@@ -297,7 +308,7 @@ def _batches_of_ten(
     )
 
     def invoke_ten(label: str) -> float:
-        send_workload(stack, _workload(f"{prefix}-{label}", 10))
+        send_workload(stack, _workload(f"{prefix}-{label}", 10, customers))
         messages: list[dict[str, Any]] = []
         while len(messages) < 10:
             messages += source.receive()

@@ -1,9 +1,16 @@
 """A realistic, reproducible mix of charge requests, and what must become of each.
 
-From one seed: mostly good charges, some declines (card declined, authentication
-required), the same request sent twice, the same ``request_id`` reused with another amount
-(a payload conflict), and poison bodies. Each message's expected fate is recorded so the
-run can be checked against it afterwards.
+From one seed and a pool of customers made through the Stripe API (``customers.py``):
+mostly good charges, a share of them for legacy customers without ``payment_method``
+(charged through their ``default_source``) and amounts near Stripe's 50-cent minimum, some
+declines (a saved card that fails, Stripe's declining test cards, authentication required),
+the same request sent twice, the same ``request_id`` reused with another amount (a payload
+conflict), and poison bodies. Each message's expected fate is recorded so the run can be
+checked against it afterwards.
+
+Requests without ``payment_method`` go only to legacy customers: for a customer saved with
+a PaymentMethod only, Stripe refuses them, and the pipeline charging the invoice default
+instead is issue 12's to add.
 """
 
 from __future__ import annotations
@@ -14,9 +21,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-GOOD_CARD = "pm_card_visa"
-DECLINING_CARDS = ("pm_card_chargeDeclined", "pm_card_chargeDeclinedInsufficientFunds")
-AUTHENTICATION_CARD = "pm_card_authenticationRequired"
+from chargeq_local.customers import CustomerPool
+
+#: Stripe's declining test cards, used directly (they cannot be attached).
+DECLINING_CARDS = ("pm_card_visa_chargeDeclined", "pm_card_visa_chargeDeclinedInsufficientFunds")
+#: Amounts at and just above Stripe's minimum charge for usd (docs.stripe.com/currencies).
+NEAR_MINIMUM_AMOUNTS = (50, 51, 55, 99, 100)
 
 
 @dataclass(frozen=True)
@@ -44,21 +54,29 @@ class Workload:
         )
 
 
-def _request(request_id: str, rng: random.Random, **overrides: Any) -> dict[str, Any]:
-    return {
+def _request(
+    request_id: str, rng: random.Random, customers: CustomerPool, **overrides: Any
+) -> dict[str, Any]:
+    request: dict[str, Any] = {
         "version": 1,
         "request_id": request_id,
-        "customer": f"cus_demo{rng.randrange(1, 50):03d}",
-        "amount": rng.randrange(100, 50_000),
+        "amount": (
+            rng.choice(NEAR_MINIMUM_AMOUNTS) if rng.random() < 0.2 else rng.randrange(100, 50_000)
+        ),
         "currency": "usd",
-        "payment_method": GOOD_CARD,
         "metadata": {"source": "chargeq-demo"},
-    } | overrides
+    }
+    if rng.random() < 0.25:
+        request["customer"] = rng.choice(customers.legacy).id  # charged via default_source
+    else:
+        saved = rng.choice(customers.saved)
+        request |= {"customer": saved.id, "payment_method": saved.payment_method}
+    return request | overrides
 
 
-def _poison(rng: random.Random, request_id: str) -> tuple[str, str]:
+def _poison(rng: random.Random, request_id: str, customers: CustomerPool) -> tuple[str, str]:
     """A body that can never succeed, and the reason it must be dead-lettered with."""
-    good = _request(request_id, rng)
+    good = _request(request_id, rng, customers)
     kind = rng.choice(["json", "amount", "currency", "extra", "missing", "limit", "array"])
     if kind == "json":
         return '{"request_id": "' + request_id + '", "amount": 12', "invalid_json"
@@ -77,26 +95,41 @@ def _poison(rng: random.Random, request_id: str) -> tuple[str, str]:
     return json.dumps(broken), "contract_violation"
 
 
-def build_workload(requests: int, seed: int) -> Workload:
-    """``requests`` distinct requests as a shuffled stream of messages."""
+def build_workload(requests: int, seed: int, customers: CustomerPool) -> Workload:
+    """``requests`` distinct requests for ``customers`` as a shuffled stream of messages."""
     rng = random.Random(seed)
     work = Workload()
     for index in range(requests):
         request_id = f"demo-{seed}-{index:05d}"
         roll = rng.random()
         if roll < 0.04:
-            body, reason = _poison(rng, request_id)
+            body, reason = _poison(rng, request_id, customers)
             work.messages.append(Message(body, poison=True))
             work.dead_letters[reason] += 1
             continue
-        if roll < 0.09:
-            request = _request(request_id, rng, payment_method=rng.choice(DECLINING_CARDS))
+        if roll < 0.065:
+            card = rng.choice(DECLINING_CARDS)
+            customer = rng.choice(customers.saved).id
+            request = _request(request_id, rng, customers, customer=customer, payment_method=card)
+            work.outcomes[request_id] = "declined"
+        elif roll < 0.09:
+            failing = customers.declining
+            request = _request(
+                request_id,
+                rng,
+                customers,
+                customer=failing.id,
+                payment_method=failing.payment_method,
+            )
             work.outcomes[request_id] = "declined"
         elif roll < 0.11:
-            request = _request(request_id, rng, payment_method=AUTHENTICATION_CARD)
+            needs = customers.authentication
+            request = _request(
+                request_id, rng, customers, customer=needs.id, payment_method=needs.payment_method
+            )
             work.outcomes[request_id] = "declined"
         else:
-            request = _request(request_id, rng)
+            request = _request(request_id, rng, customers)
             work.outcomes[request_id] = "charged"
         work.messages.append(Message(json.dumps(request)))
         if rng.random() < 0.05:  # the producer sends the very same request again

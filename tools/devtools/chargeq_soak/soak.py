@@ -22,16 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from chargeq.dlq import redrive_selected
+from chargeq_local.customers import create_pool
 from chargeq_local.report import RunReport
 from chargeq_local.run_logs import RunLogs
 from chargeq_local.runner import (
+    STRIPE_API_KEY,
     LocalStack,
     PipelineRun,
     RunOptions,
     collect,
     local_stack,
 )
-from chargeq_local.workload import build_workload
+from chargeq_local.workload import Workload, build_workload
 from chargeq_soak.faults import ChaosPlan, injected_faults
 from stripe_emulator import EmulatorControl
 
@@ -109,16 +111,8 @@ def render(reports: list[SoakReport]) -> str:
     return "\n".join(lines)
 
 
-def run_soak(
-    *,
-    requests: int = 2000,
-    seed: int = 1,
-    naive: bool = False,
-    progress: bool = True,
-    logs: Path | None = None,
-) -> SoakReport:
-    """One soak of ``requests`` requests; ``naive`` runs the "before" handler instead."""
-    workload = build_workload(requests, seed)
+def _options(workload: Workload, *, seed: int, naive: bool, progress: bool) -> RunOptions:
+    """The soak's run: chaos aimed at the workload (``naive`` runs the "before" handler)."""
     rng = random.Random(seed)
     charged_ids = [rid for rid, outcome in workload.outcomes.items() if outcome == "charged"]
     doomed = tuple(rng.sample(charged_ids, max(1, int(len(charged_ids) * DOOMED_SHARE))))
@@ -132,13 +126,24 @@ def run_soak(
         throttle_record=0.005,
         doomed=doomed,
     )
-    options = RunOptions(
+    return RunOptions(
         seed=seed,
         progress=progress,
         twin_rate=0.03,
         chaos=None if naive else plan,
         handler=NAIVE_HANDLER if naive else RunOptions().handler,
     )
+
+
+def run_soak(
+    *,
+    requests: int = 2000,
+    seed: int = 1,
+    naive: bool = False,
+    progress: bool = True,
+    logs: Path | None = None,
+) -> SoakReport:
+    """One soak of ``requests`` requests; ``naive`` runs the "before" handler instead."""
     name = "naive" if naive else "chargeq"
     say = _say if progress else _quiet
     with RunLogs(f"chargeq-soak-{name}-", logs) as run_logs:
@@ -146,6 +151,9 @@ def run_soak(
         say(f"[{name}] logs in {log_dir} (kept if an invariant breaks)")
         # A sandbox's rate limits, on top of the injected 429s below.
         with local_stack(log_dir, seed=seed, stripe_rate_limits="sandbox") as stack:
+            # Customers and cards through the Stripe API, before any fault is armed.
+            workload = build_workload(requests, seed, create_pool(stack.stripe_url, STRIPE_API_KEY))
+            options = _options(workload, seed=seed, naive=naive, progress=progress)
             control = EmulatorControl(stack.stripe_url)
             for rule in STRIPE_FAULTS:
                 control.add_fault(rule)

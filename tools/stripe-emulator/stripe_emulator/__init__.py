@@ -1,54 +1,61 @@
-"""A Stripe PaymentIntents API emulator: a real HTTP server for the unmodified ``stripe``
-SDK, keeping Stripe's documented semantics, with fault injection and a ledger.
+"""A Stripe API emulator for PaymentIntents, customers and payment methods: a real HTTP
+server for the unmodified ``stripe`` SDK, at least as strict as Stripe on what the pipeline
+touches, with fault injection and a ledger. docs/fidelity.md lists each modelled behaviour
+with its source and its test.
 
 Point the SDK at it::
 
     with StripeEmulator(api_key="sk_test_x") as emulator:
         client = stripe.StripeClient("sk_test_x", base_addresses={"api": emulator.url})
-        client.v1.payment_intents.create(params={...}, options={"idempotency_key": "k"})
+        saved = create_customer(emulator.url, "sk_test_x")  # stripe_emulator.fixtures
+        client.v1.payment_intents.create(
+            params={"amount": 1500, "currency": "usd", "customer": saved.id,
+                    "payment_method": saved.payment_method, "confirm": True,
+                    "off_session": True},
+            options={"idempotency_key": "k"},
+        )
         emulator.ledger()["by_request_id"]
 
 or run it in its own process: ``python -m stripe_emulator --port 0 --api-key sk_test_x
 [--rate-limits live] [--webhook-url URL --webhook-secret whsec_...]`` prints ``{"url": ...,
 "webhook_endpoints": [...]}`` on one line when ready, and ``EmulatorControl(url)`` programs it.
 
-Endpoints: ``POST /v1/payment_intents`` (``confirm=true`` charges at once),
-``GET /v1/payment_intents/{id}``, ``GET /v1/payment_intents`` (``customer``,
-``created[gt|gte|lt|lte]``, ``limit`` 1-100 (default 10), ``starting_after``,
-``ending_before``; newest first). Anything else: 404. A missing or wrong API key: 401.
+What it models:
 
-Idempotency (docs.stripe.com/api/idempotent_requests): a POST's ``Idempotency-Key`` (at most
-255 characters) saves the first executed response (200, 402, and injected 500s after
-execution) and replays it with ``Idempotent-Replayed: true``; other parameters under the
-same key: 400 ``idempotency_error``; the key's first request still running: 409. Nothing is
-saved for 400 validation errors, 401, 409 or 429. Keys 24 hours old on the emulator's clock
-are pruned: the same key then executes again (and can create a second PaymentIntent).
+* Endpoints: ``POST /v1/payment_intents`` (``confirm=true`` charges at once),
+  ``GET /v1/payment_intents/{id}``, ``GET /v1/payment_intents`` (``customer``,
+  ``created[gt|gte|lt|lte]``, ``limit`` 1-100, cursors; newest first), ``POST/GET
+  /v1/customers[/{id}]``, ``POST /v1/payment_methods/{id}/attach``,
+  ``GET /v1/payment_methods/{id}``. Anything else: 404. A missing or wrong API key: 401.
+* Customers and payment methods (:mod:`stripe_emulator.customers`): attaching a test ID
+  makes a new ``pm_...``; a PaymentMethod of another customer is refused; unknown IDs are
+  ``resource_missing``; without ``payment_method`` a PaymentIntent charges the customer's
+  ``default_source`` only, never ``invoice_settings.default_payment_method`` (400
+  ``payment_intent_unexpected_state``). No magic customers: make them through the API
+  (:func:`stripe_emulator.fixtures.create_customer`).
+* Test cards (:mod:`stripe_emulator.cards`): the ``pm_card_...`` and ``tok_...`` IDs of
+  docs.stripe.com/testing, the whole "Declined payments" table with its codes (a decline
+  is a 402 carrying the PaymentIntent, left in ``requires_payment_method``), declining
+  cards that cannot be attached, ``pm_card_chargeCustomerFail``, 3D Secure off-session.
+* Amounts and currencies (:mod:`stripe_emulator.currencies`): minimum charge amounts
+  (``amount_too_small``), maxima (``amount_too_large``), zero-decimal JPY, 24 currencies.
+* ``Stripe-Version`` (:mod:`stripe_emulator.versions`): unknown versions are a 400.
+* Idempotency (docs.stripe.com/api/idempotent_requests): a POST's ``Idempotency-Key``
+  (at most 255 characters) saves the first executed response (200, 400/402 from execution,
+  injected 500s after execution) and replays it with ``Idempotent-Replayed: true`` and
+  ``Original-Request``; other parameters under the same key: 400 ``idempotency_error``; the
+  key's first request still running: 409 ``idempotency_key_in_use``. Nothing is saved for
+  400 validation errors, 401, 409 or 429. Keys 24 hours old on the emulator's clock are
+  pruned: the same key then executes again (and can create a second PaymentIntent).
+* Headers: ``Request-Id`` on every answer; ``Stripe-Should-Retry: false`` on a saved or
+  replayed 500, ``true`` on a 409; ``code`` on parameter errors (``parameter_unknown``,
+  ``parameter_missing``). Objects carry the fields the pinned SDK declares.
 
-Test payment methods (Stripe's own test IDs)::
-
-    pm_card_visa, any other pm_...            succeeds: status "succeeded"
-    pm_card_chargeDeclined                    402 card_declined / generic_decline
-    pm_card_chargeDeclinedInsufficientFunds   402 card_declined / insufficient_funds
-    pm_card_chargeDeclinedLostCard            402 card_declined / lost_card
-    pm_card_chargeDeclinedStolenCard          402 card_declined / stolen_card
-    pm_card_chargeDeclinedFraudulent          402 card_declined / fraudulent
-    pm_card_chargeDeclinedExpiredCard         402 expired_card
-    pm_card_chargeDeclinedIncorrectCvc        402 incorrect_cvc
-    pm_card_chargeDeclinedProcessingError     402 processing_error
-    pm_card_authenticationRequired            off_session: 402 authentication_required;
-                                              on-session: 200, status "requires_action"
-    anything not starting with pm_            400 resource_missing (param payment_method)
-
-A declined PaymentIntent is created (status ``requires_payment_method``, with
-``last_payment_error``) and the 402 carries it as ``error.payment_intent``, as Stripe does.
-
-Test customers (this emulator's convention; charged with their payment method on file when
-the request names none)::
-
-    cus_decline...   declines like pm_card_chargeDeclined
-    cus_auth...      needs authentication like pm_card_authenticationRequired
-    cus_missing...   400 resource_missing: no such customer
-    any other        succeeds with pm_card_visa
+What it does not model: other endpoints (confirm, capture, cancel, refunds, Search, setup
+intents, events and webhooks), other payment method types (bank debits, wallets), Radar,
+Connect, currency conversion (only currencies with a minimum of their own are accepted),
+live mode. Where Stripe's exact behaviour is unknown it does the stricter thing, and the
+source or the assumption is named where it is modelled.
 
 Bank debits (:mod:`stripe_emulator.async_payments`): Stripe's ACH and SEPA test payment
 methods (``pm_usBankAccount_success``, ``pm_usBankAccount_insufficientFunds``, ...,

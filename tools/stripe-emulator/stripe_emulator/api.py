@@ -2,7 +2,8 @@
 
 The order of the steps is the model of Stripe this emulator keeps:
 
-1. route, authenticate (401), rate limits (429 ``rate_limit``): nothing is saved;
+1. route, authenticate (401), check ``Stripe-Version`` (400), rate limit (429): nothing is
+   saved;
 2. draw faults; an answering fault (429, 5xx, dropped connection) ends it here, unsaved;
 3. validate the parameters: a 400 is not saved, the same key can be retried;
 4. with an ``Idempotency-Key`` (POST only): replay a saved response, refuse the key with
@@ -24,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stripe_emulator import listing, payment_intents
+from stripe_emulator import customers, listing, payment_intents, payment_methods, versions
 from stripe_emulator.faults import FaultRule, RequestFacts
 from stripe_emulator.forms import decode, parse_pairs
 from stripe_emulator.idempotency import MAX_KEY_LENGTH, Lookup, Scope, fingerprint
@@ -47,10 +48,20 @@ from stripe_emulator.state import EmulatorState
 
 logger = logging.getLogger("stripe_emulator")
 
-#: Sent back in ``Stripe-Version`` when a request does not name a version.
-DEFAULT_API_VERSION = "2026-10-28.endive"
-
-_INTENT_PATH = re.compile(r"^/v1/payment_intents/([^/]+)$")
+#: (method, path pattern, endpoint name); the name is what ledger, faults and logs use.
+_ROUTES = tuple(
+    (method, re.compile(pattern), endpoint)
+    for method, pattern, endpoint in (
+        ("POST", r"^/v1/payment_intents$", "create"),
+        ("GET", r"^/v1/payment_intents$", "list"),
+        ("GET", r"^/v1/payment_intents/([^/]+)$", "retrieve"),
+        ("POST", r"^/v1/customers$", "customer_create"),
+        ("GET", r"^/v1/customers/([^/]+)$", "customer_retrieve"),
+        ("POST", r"^/v1/customers/([^/]+)$", "customer_update"),
+        ("POST", r"^/v1/payment_methods/([^/]+)/attach$", "payment_method_attach"),
+        ("GET", r"^/v1/payment_methods/([^/]+)$", "payment_method_retrieve"),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -66,11 +77,10 @@ class ApiRequest:
 
 def route(method: str, path: str) -> tuple[str, str | None] | None:
     """The endpoint name and the object ID in the path, or None for an unknown route."""
-    if path == "/v1/payment_intents":
-        return {"POST": ("create", None), "GET": ("list", None)}.get(method)
-    match = _INTENT_PATH.match(path)
-    if match and method == "GET":
-        return "retrieve", match.group(1)
+    for route_method, pattern, endpoint in _ROUTES:
+        match = pattern.match(path)
+        if match and method == route_method:
+            return endpoint, match.group(1) if pattern.groups else None
     return None
 
 
@@ -94,9 +104,12 @@ class StripeApi:
             reply = failure.reply()
         if reply.drop:
             return reply
+        asked = request.headers.get("stripe-version")
         headers = {
             "Request-Id": request_id,
-            "Stripe-Version": request.headers.get("stripe-version", DEFAULT_API_VERSION),
+            "Stripe-Version": asked
+            if asked in versions.KNOWN_API_VERSIONS
+            else versions.DEFAULT_API_VERSION,
         }
         key = request.headers.get("idempotency-key")
         if key and request.method == "POST":
@@ -111,6 +124,11 @@ class StripeApi:
         endpoint, object_id = found
         self._state.count(endpoint)
         api_key = self._authenticate(request.headers)
+        try:
+            versions.negotiate(request.headers.get("stripe-version"))
+        except StripeFailure:
+            self._state.count("invalid_version")
+            raise
         if self._state.admit(endpoint_key(request.method, request.path)) is not None:
             raise rate_limited(False)  # see ratelimit.py on Stripe-Should-Retry
         encoded = (
@@ -191,9 +209,16 @@ class StripeApi:
         if lookup.verdict == "replay":
             assert lookup.response is not None
             self._state.count("replayed")
-            return lookup.response.with_headers(
-                {"Idempotent-Replayed": "true", "Original-Request": lookup.original_request_id}
-            )
+            headers = {
+                "Idempotent-Replayed": "true",
+                "Original-Request": lookup.original_request_id,
+            }
+            if lookup.response.status >= 500:
+                # Retrying with this key can only replay the same 500 (stripe-python's
+                # _should_retry: "The API may ask us not to retry (eg; if doing so would be
+                # a no-op)").
+                headers["Stripe-Should-Retry"] = "false"
+            return lookup.response.with_headers(headers)
         if lookup.verdict == "mismatch":
             self._state.count("idempotency_error")
             raise idempotency_mismatch(key)
@@ -213,8 +238,11 @@ class StripeApi:
             return self._state.create(parsed, facts, scope, request_id)
         if endpoint == "list":
             return self._state.list_page(parsed, facts)
-        assert object_id is not None
-        return self._state.retrieve(object_id, facts)
+        assert object_id is not None or endpoint == "customer_create"
+        if endpoint == "retrieve":
+            return self._state.retrieve(object_id or "", facts)
+        work = _customer_work(endpoint, parsed, object_id or "")
+        return self._state.customers_call(work, facts, scope, request_id)
 
 
 def _validate(endpoint: str, params: dict[str, Any], key: str | None) -> Any:
@@ -223,11 +251,34 @@ def _validate(endpoint: str, params: dict[str, Any], key: str | None) -> Any:
         raise invalid_request(
             f"Idempotency-Key is too long: {len(key)} characters, the maximum is {MAX_KEY_LENGTH}."
         )
-    if endpoint == "create":
-        return payment_intents.parse_create(params)
-    if endpoint == "list":
-        return listing.parse_list(params)
-    return None
+    parser = _PARSERS.get(endpoint)
+    return parser(params) if parser else None
+
+
+_PARSERS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "create": payment_intents.parse_create,
+    "list": listing.parse_list,
+    "customer_create": customers.parse_create,
+    "customer_update": customers.parse_update,
+    "customer_retrieve": payment_methods.parse_retrieve,
+    "payment_method_attach": payment_methods.parse_attach,
+    "payment_method_retrieve": payment_methods.parse_retrieve,
+}
+
+
+def _customer_work(
+    endpoint: str, parsed: Any, object_id: str
+) -> Callable[[customers.Customers, int], dict[str, Any]]:
+    """The execution step of a customer or payment method endpoint."""
+    if endpoint == "customer_create":
+        return lambda store, now: store.create(parsed, now=now)
+    if endpoint == "customer_update":
+        return lambda store, now: store.update(object_id, parsed)
+    if endpoint == "customer_retrieve":
+        return lambda store, now: store.retrieve(object_id)
+    if endpoint == "payment_method_attach":
+        return lambda store, now: store.attach(object_id, parsed, now=now)
+    return lambda store, now: store.retrieve_payment_method(object_id)
 
 
 def _facts(endpoint: str, params: dict[str, Any], key: str | None) -> RequestFacts:

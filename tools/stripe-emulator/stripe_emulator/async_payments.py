@@ -198,10 +198,9 @@ class Settlements:
         self._pending: list[_Pending] = []
         self._sequence = 0
 
-    def schedule(self, intent: Intent, now: float) -> None:
-        """Remember a ``processing`` intent confirmed with a bank debit."""
-        debit = lookup(intent["payment_method"] or "")
-        if intent["status"] != "processing" or debit is None or debit.result == "never":
+    def schedule(self, intent: Intent, debit: BankDebit, now: float) -> None:
+        """Remember a ``processing`` intent confirmed with ``debit``."""
+        if intent["status"] != "processing" or debit.result == "never":
             return
         delay = self.delays.delayed_settle_seconds if debit.delayed else self.delays.settle_seconds
         self._sequence += 1

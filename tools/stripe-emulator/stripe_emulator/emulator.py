@@ -8,13 +8,14 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
-from stripe_emulator.api import DEFAULT_API_VERSION, StripeApi
+from stripe_emulator.api import StripeApi
 from stripe_emulator.async_payments import BankDebitDelays
 from stripe_emulator.clock import Clock
 from stripe_emulator.faults import FaultRule
 from stripe_emulator.ratelimit import RateLimits
 from stripe_emulator.server import EmulatorHTTPServer
 from stripe_emulator.state import EmulatorState, Settings
+from stripe_emulator.versions import DEFAULT_API_VERSION
 from stripe_emulator.webhooks import DEFAULT_BACKOFF_SCALE, WebhookEndpoint, WebhookSender
 
 logger = logging.getLogger("stripe_emulator")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from stripe_emulator import async_payments
-from stripe_emulator.async_payments import BankDebitDelays, Settlements
+from stripe_emulator.async_payments import BankDebit, BankDebitDelays, Settlements
 from stripe_emulator.faults import FaultPlan, RequestFacts
 from stripe_emulator.webhooks import Delivery, Outbox, WebhookEndpoint, new_event
 
@@ -47,6 +47,7 @@ class EventFlow:
         self,
         intent: Intent,
         *,
+        debit: BankDebit | None,
         declined: bool,
         now: float,
         plan: FaultPlan,
@@ -59,7 +60,8 @@ class EventFlow:
         if event_type is None:  # requires_action, requires_capture: not modelled
             return
         self._emit(event_type, intent, now, plan, request_id, idempotency_key)
-        self.settlements.schedule(intent, now)
+        if debit is not None:
+            self.settlements.schedule(intent, debit, now)
 
     def tick(self, now: float, intents: dict[str, Intent], plan: FaultPlan) -> list[Delivery]:
         """Settle the bank debits due by ``now``; returns the deliveries due by then."""

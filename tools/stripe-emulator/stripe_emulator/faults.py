@@ -5,8 +5,8 @@ A rule is a JSON-ready dict (the same over HTTP and in Python)::
 
     {"kind": "drop_after_commit",          # see KINDS
      "match": {"endpoint": "create",       # optional; every field given must match:
-               "request_id": "order-1",    #   endpoint (create | retrieve | list |
-               "idempotency_key": "...",   #   webhook), metadata.request_id, key,
+               "request_id": "order-1",    #   endpoint (one of ENDPOINTS),
+               "idempotency_key": "...",   #   metadata.request_id, idempotency key,
                "customer": "cus_...",      #   customer (create params or list filter),
                "event_type": "..."},       #   event type (webhook kinds only)
      "count": 1,                           # fire on the next N matching requests
@@ -57,7 +57,17 @@ AFTER_KINDS = ("server_error_after", "drop_after_commit")
 #: ``seconds`` on the emulator's clock so that later events overtake it.
 WEBHOOK_KINDS = ("webhook_duplicate", "webhook_delay")
 KINDS = ANSWERING_KINDS + DELAY_KINDS + AFTER_KINDS + WEBHOOK_KINDS
-ENDPOINTS = ("create", "retrieve", "list", "webhook")
+ENDPOINTS = (
+    "create",
+    "retrieve",
+    "list",
+    "customer_create",
+    "customer_retrieve",
+    "customer_update",
+    "payment_method_attach",
+    "payment_method_retrieve",
+    "webhook",
+)
 
 
 @dataclass(frozen=True)

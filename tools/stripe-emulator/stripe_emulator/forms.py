@@ -59,10 +59,13 @@ def _insert(node: Params, path: list[str], value: str, key: str) -> None:
 
 
 def reject_unknown(params: Params, known: frozenset[str]) -> None:
-    """400 for the first parameter the endpoint does not take, as Stripe answers."""
+    """400 ``parameter_unknown`` for the first parameter the endpoint does not take, as
+    Stripe answers (stripe-go #1231 shows the body)."""
     for name in params:
         if name not in known:
-            raise invalid_request(f"Received unknown parameter: {name}", param=name)
+            raise invalid_request(
+                f"Received unknown parameter: {name}", param=name, code="parameter_unknown"
+            )
 
 
 def read_string(params: Params, name: str, *, required: bool = False) -> str | None:
@@ -70,7 +73,9 @@ def read_string(params: Params, name: str, *, required: bool = False) -> str | N
     value = params.get(name)
     if value is None or value == "":
         if required:
-            raise invalid_request(f"Missing required param: {name}.", param=name)
+            raise invalid_request(
+                f"Missing required param: {name}.", param=name, code="parameter_missing"
+            )
         return None
     if not isinstance(value, str):
         raise invalid_request(f"Invalid string: {name}", param=name)
@@ -110,3 +115,24 @@ def read_list(params: Params, name: str) -> list[str] | None:
     if not all(isinstance(item, str) for item in items):
         raise invalid_request(f"Invalid array: {name}", param=name)
     return items
+
+
+def read_metadata(params: Params) -> dict[str, str]:
+    """``metadata[key]=value`` pairs: at most 50 keys of 40 characters, values of 500."""
+    raw = params.get("metadata")
+    if raw is None or raw == "":
+        return {}
+    if not isinstance(raw, dict):
+        raise invalid_request("Invalid object", param="metadata")
+    if len(raw) > 50:
+        raise invalid_request("Metadata can have at most 50 keys.", param="metadata")
+    for key, value in raw.items():
+        if not isinstance(value, str):
+            raise invalid_request("Metadata values must be strings.", param=f"metadata[{key}]")
+        if len(key) > 40 or len(value) > 500:
+            raise invalid_request(
+                "Metadata keys are at most 40 characters and values at most 500.",
+                param=f"metadata[{key}]",
+            )
+    # An empty value unsets a key in Stripe; on create it simply is not stored.
+    return {key: value for key, value in raw.items() if value != ""}

@@ -19,8 +19,14 @@ REQUEST_COUNTERS = (
     "create",  # POST /v1/payment_intents
     "retrieve",  # GET /v1/payment_intents/{id}
     "list",  # GET /v1/payment_intents
+    "customer_create",  # POST /v1/customers
+    "customer_retrieve",  # GET /v1/customers/{id}
+    "customer_update",  # POST /v1/customers/{id}
+    "payment_method_attach",  # POST /v1/payment_methods/{id}/attach
+    "payment_method_retrieve",  # GET /v1/payment_methods/{id}
     "unknown_route",  # 404: no such endpoint
     "unauthorized",  # 401
+    "invalid_version",  # 400: Stripe-Version names no known API version
     "rate_limited",  # 429 rate_limit from the rate limits (rate_limit faults: "faulted")
     "lock_timeout",  # 429 lock_timeout: the object was being written by another request
     "invalid",  # 400 before execution: parameters failed validation

@@ -2,27 +2,30 @@
 
 Nothing here locks or knows about HTTP: the state calls these under its lock. Parameter
 validation (``parse_create``) runs before execution begins, so its 400s are
-never saved for an idempotency key; failures raised by ``create`` (an unknown customer) and
-card declines happen during execution and are saved like Stripe saves them.
+never saved for an idempotency key; failures raised by ``create`` (an unknown customer or
+PaymentMethod, nothing to charge) and card declines happen during execution and are saved
+like Stripe saves them. Which payment method is charged follows ``customers.Customers``;
+amounts and currencies follow ``currencies``.
 """
 
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from stripe_emulator import async_payments, cards
+from stripe_emulator import async_payments, currencies
+from stripe_emulator.customers import ChargeWith, Customers
 from stripe_emulator.forms import (
     Params,
     read_boolean,
     read_integer,
     read_list,
+    read_metadata,
     read_string,
     reject_unknown,
 )
-from stripe_emulator.responses import StripeFailure, invalid_request, new_id, no_such
+from stripe_emulator.responses import StripeFailure, invalid_request, new_id
 
 Intent = dict[str, Any]
 
@@ -44,7 +47,6 @@ _CREATE_PARAMS = frozenset(
     }
 )
 _CAPTURE_METHODS = frozenset({"automatic", "automatic_async", "manual"})
-_MAX_AMOUNT = 99_999_999  # Stripe's limit: eight digits in the smallest currency unit
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Created:
 
     intent: Intent
     decline: StripeFailure | None = None
+    #: The bank debit a ``processing`` intent waits on, to be settled on the clock.
+    debit: async_payments.BankDebit | None = None
 
 
 def parse_create(params: Params) -> CreateRequest:
@@ -80,14 +84,8 @@ def parse_create(params: Params) -> CreateRequest:
     assert amount is not None
     if amount < 1:
         raise invalid_request("Invalid positive integer", param="amount")
-    if amount > _MAX_AMOUNT:
-        raise invalid_request(
-            "Amount must be no more than 99,999,999", param="amount", code="amount_too_large"
-        )
-    currency = read_string(params, "currency", required=True) or ""
-    # Stripe lowercases ISO codes ("USD" is accepted and returned as "usd").
-    if not re.fullmatch(r"[A-Za-z]{3}", currency):
-        raise invalid_request(f"Invalid currency: {currency}", param="currency")
+    currency = currencies.check_currency(read_string(params, "currency", required=True) or "")
+    currencies.check_amount(amount, currency)
     customer = read_string(params, "customer")
     payment_method = read_string(params, "payment_method")
     confirm = read_boolean(params, "confirm")
@@ -100,46 +98,75 @@ def parse_create(params: Params) -> CreateRequest:
         raise invalid_request(
             "A customer is required to confirm a PaymentIntent off-session.", param="customer"
         )
-    if confirm and not payment_method and not customer:
-        raise invalid_request(
-            "You must provide a `payment_method` (or a `customer` with one on file) "
-            "to confirm this PaymentIntent.",
-            param="payment_method",
-            code="parameter_missing",
-        )
     capture_method = read_string(params, "capture_method") or "automatic_async"
     if capture_method not in _CAPTURE_METHODS:
         raise invalid_request(f"Invalid capture_method: {capture_method}", param="capture_method")
     types = read_list(params, "payment_method_types") or ["card"]
     return CreateRequest(
         amount=amount,
-        currency=currency.lower(),
+        currency=currency,
         customer=customer,
         payment_method=payment_method,
         confirm=confirm,
         off_session=off_session,
         capture_method=capture_method,
         description=read_string(params, "description"),
-        metadata=_metadata(params),
+        metadata=read_metadata(params),
         payment_method_types=types,
         receipt_email=read_string(params, "receipt_email"),
         statement_descriptor=read_string(params, "statement_descriptor"),
     )
 
 
-def create(request: CreateRequest, *, created: int) -> Created:
-    """Create the PaymentIntent and, with ``confirm``, charge it at once."""
-    if request.customer and not cards.customer_exists(request.customer):
-        raise no_such("customer", request.customer, param="customer")
-    if request.payment_method and not cards.payment_method_exists(request.payment_method):
-        raise no_such("PaymentMethod", request.payment_method, param="payment_method")
+def create(request: CreateRequest, *, created: int, customers: Customers) -> Created:
+    """Create the PaymentIntent and, with ``confirm``, charge it at once.
+
+    Raises 400 ``resource_missing`` for an unknown customer or PaymentMethod, 400 for a
+    PaymentMethod that belongs to another customer or was spent, and 400
+    ``payment_intent_unexpected_state`` when confirming finds nothing to charge.
+    """
+    if request.customer:
+        customers.require(request.customer)
+    charge_with = None
+    if request.payment_method:
+        charge_with = customers.payment_method_for_intent(
+            request.payment_method, request.customer, now=created
+        )
+    intent = _new_intent(request, created, charge_with)
+    if not request.confirm:
+        return Created(intent)
+    if charge_with is None:
+        # The legacy fallback, and the only one (API reference, PaymentIntent
+        # ``payment_method``): invoice_settings.default_payment_method is not used.
+        charge_with = customers.default_source(request.customer)
+        if charge_with is None:
+            raise invalid_request(
+                "You cannot confirm this PaymentIntent because it's missing a payment method. "
+                "You can either update the PaymentIntent with a payment method and then "
+                "confirm it again, or confirm it again directly with a payment method.",
+                code="payment_intent_unexpected_state",
+            )
+        intent["source"] = charge_with.id
+    else:
+        intent["payment_method"] = charge_with.id
+    customers.used(charge_with)
+    return _confirm(intent, request, charge_with)
+
+
+def _new_intent(request: CreateRequest, created: int, charge_with: ChargeWith | None) -> Intent:
+    """Every field ``stripe.PaymentIntent`` declares; the ones not modelled are null."""
     intent_id = new_id("pi")
-    intent: Intent = {
+    return {
         "id": intent_id,
         "object": "payment_intent",
+        "allowed_payment_method_types": None,
         "amount": request.amount,
         "amount_capturable": 0,
+        "amount_details": {"tip": {}},
         "amount_received": 0,
+        "application": None,
+        "application_fee_amount": None,
+        "automatic_payment_methods": None,
         "canceled_at": None,
         "cancellation_reason": None,
         "capture_method": request.capture_method,
@@ -148,36 +175,45 @@ def create(request: CreateRequest, *, created: int) -> Created:
         "created": created,
         "currency": request.currency,
         "customer": request.customer,
+        "customer_account": None,
         "description": request.description,
+        "excluded_payment_method_types": None,
+        "hooks": None,
         "last_payment_error": None,
         "latest_charge": None,
         "livemode": False,
+        "managed_payments": None,
         "metadata": dict(request.metadata),
         "next_action": None,
-        "payment_method": request.payment_method,
+        "on_behalf_of": None,
+        "payment_details": None,
+        "payment_method": charge_with.id if charge_with else None,
+        "payment_method_configuration_details": None,
+        "payment_method_options": {},
         "payment_method_types": list(request.payment_method_types),
+        "payment_record": None,
+        "presentment_details": None,
+        "processing": None,
         "receipt_email": request.receipt_email,
+        "review": None,
         "setup_future_usage": None,
+        "shipping": None,
+        "source": None,
         "statement_descriptor": request.statement_descriptor,
-        "status": "requires_confirmation" if request.payment_method else "requires_payment_method",
+        "statement_descriptor_suffix": None,
+        "status": "requires_confirmation" if charge_with else "requires_payment_method",
+        "transfer_data": None,
+        "transfer_group": None,
     }
-    if not request.confirm:
-        return Created(intent)
-    return _confirm(intent, request)
 
 
-def _confirm(intent: Intent, request: CreateRequest) -> Created:
-    payment_method = request.payment_method
-    if payment_method is None:
-        assert request.customer is not None  # parse_create guarantees one of the two
-        payment_method = cards.default_payment_method(request.customer)
-    debit = async_payments.lookup(payment_method)
-    if debit is not None:
+def _confirm(intent: Intent, request: CreateRequest, charge_with: ChargeWith) -> Created:
+    if charge_with.debit is not None:
         # A bank debit: the intent waits in processing; the state settles it later.
-        async_payments.start(intent, payment_method, debit)
-        return Created(intent)
-    result = cards.outcome(payment_method)
-    intent["payment_method"] = payment_method
+        async_payments.start(intent, charge_with.id, charge_with.debit)
+        return Created(intent, debit=charge_with.debit)
+    assert charge_with.card is not None  # a ChargeWith is a card or a bank debit
+    result = charge_with.card.outcome
     if result.result == "succeeded":
         manual = request.capture_method == "manual"
         intent["status"] = "requires_capture" if manual else "succeeded"
@@ -192,23 +228,23 @@ def _confirm(intent: Intent, request: CreateRequest) -> Created:
     # A decline (or authentication needed off-session): the intent exists, waiting for
     # another payment method, and the 402 carries it, as Stripe's does.
     charge = new_id("ch")
-    error = {
+    error: dict[str, Any] = {
         "type": "card_error",
         "code": result.code,
-        "decline_code": result.decline_code,
         "message": result.message,
         "charge": charge,
         "doc_url": f"https://stripe.com/docs/error-codes/{(result.code or '').replace('_', '-')}",
-        "payment_method": {
-            "id": payment_method,
-            "object": "payment_method",
-            "type": "card",
-            "customer": request.customer,
-        },
     }
+    if result.decline_code:
+        error["decline_code"] = result.decline_code
+    if charge_with.is_source:
+        error["source"] = copy.deepcopy(charge_with.document)
+    else:
+        error["payment_method"] = copy.deepcopy(charge_with.document)
     intent.update(
         status="requires_payment_method",
         payment_method=None,
+        source=None,
         latest_charge=charge,
         last_payment_error=error,
     )
@@ -219,7 +255,8 @@ def _confirm(intent: Intent, request: CreateRequest) -> Created:
         code=result.code,
         decline_code=result.decline_code,
         charge=charge,
-        payment_method=error["payment_method"],
+        payment_method=error.get("payment_method"),
+        source=error.get("source"),
         payment_intent=copy.deepcopy(intent),
     )
     return Created(intent, decline)
@@ -231,23 +268,3 @@ def _off_session(params: Params) -> bool:
     if text in ("one_off", "recurring"):
         return True
     return read_boolean(params, "off_session")
-
-
-def _metadata(params: Params) -> dict[str, str]:
-    raw = params.get("metadata")
-    if raw is None or raw == "":
-        return {}
-    if not isinstance(raw, dict):
-        raise invalid_request("Invalid object", param="metadata")
-    if len(raw) > 50:
-        raise invalid_request("Metadata can have at most 50 keys.", param="metadata")
-    for key, value in raw.items():
-        if not isinstance(value, str):
-            raise invalid_request("Metadata values must be strings.", param=f"metadata[{key}]")
-        if len(key) > 40 or len(value) > 500:
-            raise invalid_request(
-                "Metadata keys are at most 40 characters and values at most 500.",
-                param=f"metadata[{key}]",
-            )
-    # An empty value unsets a key in Stripe; on create it simply is not stored.
-    return {key: value for key, value in raw.items() if value != ""}

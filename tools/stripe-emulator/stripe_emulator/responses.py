@@ -163,6 +163,9 @@ def idempotency_conflict(key: str) -> StripeFailure:
         f"There is currently another in-progress request using this Stripe token "
         f"(idempotency key '{key}'). Please try again later.",
         code="idempotency_key_in_use",
+        # Retrying once the first request ends gets its saved answer; stripe-python
+        # retries a 409 anyway, so this header only states it.
+        should_retry=True,
     )
 
 
@@ -170,6 +173,6 @@ def unrecognized_url(method: str, path: str) -> StripeFailure:
     """404 for a route the emulator does not serve."""
     return invalid_request(
         f"Unrecognized request URL ({method}: {path}). The emulator serves "
-        "POST/GET /v1/payment_intents and GET /v1/payment_intents/{id}.",
+        "/v1/payment_intents, /v1/customers and /v1/payment_methods (see its docstring).",
         status=404,
     )

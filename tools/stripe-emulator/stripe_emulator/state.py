@@ -1,10 +1,10 @@
 """Everything the emulator remembers, behind one lock.
 
-PaymentIntents, saved idempotent responses, the ledger, the fault plan, the rate limits,
-object locks, events and webhook deliveries, and the clock change together (a create
-commits the intent, counts it, makes its event and saves the key's response in one step),
-so one lock guards them all. It is never held while a request sleeps: the request path
-takes it for short steps only.
+PaymentIntents, customers and their payment methods, saved idempotent responses, the
+ledger, the fault plan, the rate limits, object locks, events and webhook deliveries, and
+the clock change together (a create commits the intent, counts it, makes its event and
+saves the key's response in one step), so one lock guards them all. It is never held while
+a request sleeps: the request path takes it for short steps only.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from stripe_emulator import listing, payment_intents
 from stripe_emulator.async_payments import BankDebitDelays
 from stripe_emulator.clock import Clock, SystemClock
+from stripe_emulator.customers import Customers
 from stripe_emulator.events import EventFlow
 from stripe_emulator.faults import BeforeExecution, FaultPlan, FaultRule, RequestFacts
 from stripe_emulator.idempotency import IdempotencyStore, Lookup, Scope
@@ -59,6 +60,7 @@ class EmulatorState:
         self._clock: Clock = clock or SystemClock()
         self._lock = threading.Lock()
         self._intents: dict[str, dict[str, Any]] = {}  # in creation order
+        self._customers = Customers()
         self._keys = IdempotencyStore()
         self._ledger = Ledger()
         self._plan = FaultPlan(settings.seed)
@@ -164,13 +166,16 @@ class EmulatorState:
         """Execute a create: commit the intent, count it, save the key's response."""
 
         def work() -> Reply:
-            created = payment_intents.create(request, created=int(self._clock.now()))
+            created = payment_intents.create(
+                request, created=int(self._clock.now()), customers=self._customers
+            )
             intent = created.intent
             self._intents[intent["id"]] = intent
             self._ledger.record_intent(intent, declined=created.decline is not None)
             if request.confirm:
                 self._events.confirmed(
                     intent,
+                    debit=created.debit,
                     declined=created.decline is not None,
                     now=self._clock.now(),
                     plan=self._plan,
@@ -182,6 +187,21 @@ class EmulatorState:
             return json_reply(intent)
 
         return self._execute(work, facts, scope, request_id)
+
+    def customers_call(
+        self,
+        work: Callable[[Customers, int], dict[str, Any]],
+        facts: RequestFacts,
+        scope: Scope | None,
+        request_id: str,
+    ) -> tuple[Reply, FaultRule | None]:
+        """Execute a customer or payment method request: ``work(customers, now)``."""
+        return self._execute(
+            lambda: json_reply(work(self._customers, int(self._clock.now()))),
+            facts,
+            scope,
+            request_id,
+        )
 
     def retrieve(self, intent_id: str, facts: RequestFacts) -> tuple[Reply, FaultRule | None]:
         """Execute a retrieve."""
@@ -223,8 +243,14 @@ class EmulatorState:
                 self._ledger.count_request("faulted")
                 if after.kind == "server_error_after":
                     # The work is committed; the client only learns "500", and so does
-                    # every retry with this key, as Stripe documents.
-                    reply = api_error(after.status, after.stripe_should_retry).reply()
+                    # every retry with this key, as Stripe documents. A saved 500 says
+                    # "don't retry" unless the rule says otherwise: stripe-python's
+                    # _should_retry expects Stripe-Should-Retry: false on most 500s, "since
+                    # our idempotency framework would typically replay it anyway".
+                    should_retry = after.stripe_should_retry
+                    reply = api_error(
+                        after.status, False if should_retry is None else should_retry
+                    ).reply()
             if scope is not None:
                 self._keys.save(scope, reply, request_id)
             return reply, after
@@ -322,6 +348,7 @@ class EmulatorState:
         """Forget everything and go back to the settings the emulator started with."""
         with self._lock:
             self._intents.clear()
+            self._customers.clear()
             self._keys.clear()
             self._ledger = Ledger()
             self._plan = FaultPlan(self._initial.seed if seed is None else seed)

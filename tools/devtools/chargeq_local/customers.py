@@ -1,0 +1,45 @@
+"""The customers of a local run, made through the Stripe API as a test-mode fixture would
+make them (``stripe_emulator.fixtures.create_customer``), never invented IDs.
+
+A pool mixes what a real account holds: customers saved with a PaymentMethod only (their
+``invoice_settings.default_payment_method``; requests for them must name the card, since a
+PaymentIntent never falls back to it), legacy customers with a card ``source`` (charged
+without ``payment_method`` through ``default_source``), and saved cards that decline:
+``pm_card_chargeCustomerFail`` and the 3D Secure ``pm_card_authenticationRequired``
+(docs.stripe.com/testing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stripe_emulator.fixtures import TestCustomer, create_customer
+
+
+@dataclass(frozen=True)
+class CustomerPool:
+    """Customers to charge, by what is saved on them."""
+
+    #: A PaymentMethod attached as the invoice default; no default source.
+    saved: tuple[TestCustomer, ...]
+    #: A legacy card as ``default_source``; no PaymentMethod.
+    legacy: tuple[TestCustomer, ...]
+    #: ``pm_card_chargeCustomerFail`` attached: every charge is declined.
+    declining: TestCustomer
+    #: ``pm_card_authenticationRequired`` attached: off-session charges need authentication.
+    authentication: TestCustomer
+
+
+def create_pool(stripe_url: str, api_key: str, *, saved: int = 12, legacy: int = 6) -> CustomerPool:
+    """Create the pool's customers through the Stripe API at ``stripe_url``."""
+    return CustomerPool(
+        saved=tuple(create_customer(stripe_url, api_key) for _ in range(saved)),
+        legacy=tuple(
+            create_customer(stripe_url, api_key, payment_method=None, source="tok_visa")
+            for _ in range(legacy)
+        ),
+        declining=create_customer(stripe_url, api_key, payment_method="pm_card_chargeCustomerFail"),
+        authentication=create_customer(
+            stripe_url, api_key, payment_method="pm_card_authenticationRequired"
+        ),
+    )
