@@ -36,6 +36,8 @@ def test_the_sandbox_endpoint_limit_refuses_the_26th_request_in_a_second_and_the
     """docs.stripe.com/rate-limits: 25 requests/s per endpoint and per sandbox account."""
     # GIVEN the emulator at its defaults (sandbox) and a client that would retry what it may
     client = make_client(max_network_retries=2)
+    # (a second on, so the requests that set up the fixtures' customer are out of the window)
+    emulator.advance(1)
     # WHEN 26 list requests arrive in the same instant (the clock stands still)
     outcomes = [_outcome(client.v1.payment_intents.list) for _ in range(26)]
     # THEN 25 pass and the 26th is a 429 rate_limit, which the SDK did not retry
