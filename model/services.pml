@@ -74,9 +74,12 @@ bit msg_old[NSLOT];      /* SentTimestamp (or chargeq-first-sent-at) over 23 hou
 #endif
 #ifdef REDRIVE_CHAIN
 bit msg_unclaimed[NSLOT]; /* moved back by a redrive, not claimed since */
+bit ttl_gone;              /* the record was deleted by TTL; the rest of the DLQ expired */
 #define SET_UNCLAIMED(i, u) msg_unclaimed[i] = u
 #define UNCLAIMED(i) msg_unclaimed[i]
+#define TTL_GONE ttl_gone
 #else
+#define TTL_GONE 0
 #define SET_UNCLAIMED(i, u) skip
 #define UNCLAIMED(i) 0
 #endif
@@ -248,6 +251,7 @@ inline send_copy(v, rc, attrs, old) {
 #define LIVE(i)  (NSLOT > i && (msg_st[i] == M_QUEUED || msg_st[i] == M_INFLIGHT))
 #define NO_STRIPE_REQUEST (req_st[0] == Q_NONE && (NW < 2 || req_st[1] == Q_NONE))
 #define NOBODY_BUSY (!busy[0] && (NW < 2 || !busy[1]))
+#define LIVE_ANY (LIVE(0) || LIVE(1) || LIVE(2) || LIVE(3))
 
 inline one_day_passes() {
   /* Stripe prunes keys at least 24 hours old; every message now sent long ago. */
@@ -286,9 +290,9 @@ proctype environment() {
   byte s, k;
 end_env:
   do
-  :: atomic { resends_same < RESEND_SAME && HAS_FREE ->
+  :: atomic { resends_same < RESEND_SAME && HAS_FREE && !TTL_GONE ->
        resends_same++; send_copy(0, 0, 0, 0); printf("STORY send %d v %d\n", s, 0); s = 0 }
-  :: atomic { resends_other < RESEND_OTHER && HAS_FREE ->
+  :: atomic { resends_other < RESEND_OTHER && HAS_FREE && !TTL_GONE ->
        resends_other++; send_copy(1, 0, 0, 0); printf("STORY send %d v %d\n", s, 1); s = 0 }
   /* at-least-once: SQS hands out another copy of a message that is still in the queue */
   :: atomic { duplicates < SQS_DUPLICATES && HAS_FREE && LIVE(0) ->
@@ -312,22 +316,26 @@ end_env:
 #endif
   /* a day: no Lambda or Stripe request lasts that long, so none is running */
   :: atomic { days < MAX_DAYS && NOBODY_BUSY && NO_STRIPE_REQUEST -> days++; one_day_passes() }
-  :: atomic { redrives < MAX_REDRIVES && DLQ_SLOT(0) -> move_task(0) }
-  :: atomic { redrives < MAX_REDRIVES && DLQ_SLOT(1) -> move_task(1) }
+  :: atomic { redrives < MAX_REDRIVES && DLQ_SLOT(0) && (!TTL_GONE || UNCLAIMED(0)) ->
+       move_task(0) }
+  :: atomic { redrives < MAX_REDRIVES && DLQ_SLOT(1) && (!TTL_GONE || UNCLAIMED(1)) ->
+       move_task(1) }
 #if NSLOT > 2
-  :: atomic { redrives < MAX_REDRIVES && DLQ_SLOT(2) -> move_task(2) }
+  :: atomic { redrives < MAX_REDRIVES && DLQ_SLOT(2) && (!TTL_GONE || UNCLAIMED(2)) ->
+       move_task(2) }
 #endif
 #if NSLOT > 3
-  :: atomic { redrives < MAX_REDRIVES && DLQ_SLOT(3) -> move_task(3) }
+  :: atomic { redrives < MAX_REDRIVES && DLQ_SLOT(3) && (!TTL_GONE || UNCLAIMED(3)) ->
+       move_task(3) }
 #endif
 #ifdef REDRIVE_CHAIN
-  /* The record's TTL (`expiration`, idempotency_expiry after its last claim) covers queue
-     retention + DLQ retention. A message that was redriven, failed every delivery before
-     a claim, and went back to the DLQ has lived one more DLQ retention since that claim:
-     DynamoDB may have deleted the record by the time it is redriven again. */
-  :: atomic { rec_st != REC_NONE && !rec_active && NO_STRIPE_REQUEST &&
+  /* The record's TTL (`expiration`: idempotency_expiry after its last claim) covers queue
+     retention + DLQ retention: by the time DynamoDB deletes it, every message that was
+     alive at that claim is gone. A message redriven since, that failed every delivery
+     before a claim and went back to the DLQ, is not: it has a fresh retention. */
+  :: atomic { rec_st != REC_NONE && !ttl_gone && !LIVE_ANY && NOBODY_BUSY && NO_STRIPE_REQUEST &&
        (CHAIN_SLOT(0) || CHAIN_SLOT(1) || CHAIN_SLOT(2) || CHAIN_SLOT(3)) ->
-       rec_st = REC_NONE; printf("STORY ttl_deleted\n") }
+       rec_st = REC_NONE; ttl_gone = 1; printf("STORY ttl_deleted\n") }
 #endif
   od
 }

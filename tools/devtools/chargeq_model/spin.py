@@ -20,7 +20,8 @@ from pathlib import Path
 
 from chargeq_model.story import tell
 
-MODEL = Path("model") / "charge_protocol.pml"
+#: The model in the repository (this package is installed editable from tools/devtools).
+MODEL = Path(__file__).resolve().parents[3] / "model" / "charge_protocol.pml"
 
 #: Compile flags common to every search: states stored compressed (COLLAPSE), and a memory
 #: ceiling so a search that outgrows the machine stops instead of swapping.

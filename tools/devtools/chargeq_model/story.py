@@ -28,9 +28,7 @@ PAYLOADS = {0: "A", 1: "B"}
 #: What each assertion of the model stands for, by a fragment of its text.
 VIOLATIONS = {
     "taken==0": "DOUBLE CHARGE: a second PaymentIntent of the request takes money",
-    "pi_v[p]==v": (
-        "WRONG OUTCOME: the outcome describes a PaymentIntent made for another payload"
-    ),
+    "pi_v[p]==v": ("WRONG OUTCOME: the outcome describes a PaymentIntent made for another payload"),
     "taken==0)": "a decline was stored while a PaymentIntent took money",
     "SETTLED": "a message never settled (neither deleted with an outcome nor dead-lettered)",
     "msg_reason": "a dead letter without a reason",
@@ -72,8 +70,12 @@ class _Teller:
         self.next_message += 1
         return self.messages[slot]
 
+    def message(self, slot: int) -> str:
+        return str(self.messages.get(slot, "?"))
+
     def heading(self, worker: int) -> str:
-        return f"delivery {self.deliveries.get(worker, '?')}"
+        number = self.deliveries.get(worker)
+        return f"delivery {number if number is not None else '?'}"
 
     def tell(self, words: list[str]) -> None:
         if words[0] == "stripe":
@@ -90,16 +92,16 @@ class _Teller:
             self.event(f"producer sends message {number} (payload {PAYLOADS[args[1]]})")
         elif kind == "duplicate":
             number = self.new_message(args[0])
-            original = self.messages.get(args[1], "?")
+            original = self.message(args[1])
             self.event(f"SQS hands out a second copy of message {original} (copy {number})")
         elif kind == "redrive_policy":
-            number = self.messages.get(args[0], "?")
+            number = self.message(args[0])
             self.event(
                 f"redrive policy moves message {number} to the DLQ after maxReceiveCount "
                 "(no chargeq-* attributes)"
             )
         elif kind == "redrive":
-            old = self.messages.get(args[0], "?")
+            old = self.message(args[0])
             number = self.new_message(args[0])
             self.event(
                 f"operator redrives message {old} (StartMessageMoveTask): message {number}, "
@@ -120,7 +122,7 @@ class _Teller:
             slot, payload, receive = args
             self.deliveries[worker] = self.next_delivery
             self.next_delivery += 1
-            number = self.messages.get(slot, "?")
+            number = self.message(slot)
             heading = (
                 f"{self.heading(worker)} (message {number}, payload {PAYLOADS[payload]}, "
                 f"receive {receive}, worker {worker})"
@@ -184,7 +186,7 @@ class _Teller:
 
     def stripe(self, worker: int, words: list[str]) -> None:
         kind, args = words[0], [int(word) for word in words[1:] if word.isdigit()]
-        delivery = self.sender.get(worker, "?")
+        delivery = str(self.sender.get(worker, "?"))
         if kind == "begin":
             text = f"starts key {key_name(args[0])} (payload {PAYLOADS[args[1]]})"
         elif kind == "made":
@@ -215,13 +217,15 @@ def tell(replay: str) -> list[str]:
         line = raw.strip()
         if line.startswith("STORY "):
             teller.tell(line.split()[1:])
-        elif "text of failed assertion" in line or "assertion violated" in line:
-            violation = line
-        elif "acceptance cycle" in line or "non-progress" in line:
+        elif any(marker in line for marker in _VIOLATION_MARKERS):
             violation = line
     if violation is not None:
         teller.event("VIOLATION: " + _explain(violation))
     return teller.lines
+
+
+#: How SPIN's replay reports a violation; the failed assertion's text comes last.
+_VIOLATION_MARKERS = ("assertion violated", "text of failed assertion", "acceptance cycle")
 
 
 def _explain(line: str) -> str:
