@@ -95,9 +95,9 @@ class _Teller:
             original = self.message(args[1])
             self.event(f"SQS hands out a second copy of message {original} (copy {number})")
         elif kind == "redrive_policy":
-            number = self.message(args[0])
+            moved = self.message(args[0])
             self.event(
-                f"redrive policy moves message {number} to the DLQ after maxReceiveCount "
+                f"redrive policy moves message {moved} to the DLQ after maxReceiveCount "
                 "(no chargeq-* attributes)"
             )
         elif kind == "redrive":
