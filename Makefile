@@ -18,7 +18,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := $(NODE_MAJOR)
 NODE_NOTE  := test "$(NODE_MAJOR)" -ge 22 2>/dev/null || \
 	echo "note: Node.js $$(node --version) is past its end of life; the CDK runs on it, but install Node.js 22 or 24"
 
-.PHONY: install demo test test-unit synth deploy chaos bench lint format clean
+.PHONY: install demo test test-unit synth deploy chaos bench verify lint format clean
 
 install: $(STAMP)
 
@@ -68,11 +68,18 @@ chaos: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/chargeq bench $(ARGS)
 
+# The charge protocol's Promela model, checked exhaustively with SPIN (docs/protocol.md).
+verify: $(STAMP)
+	command -v spin >/dev/null || { sudo -n true 2>/dev/null && SUDO=sudo; \
+		$$SUDO apt-get install -y spin; }
+	$(BIN)/python -m chargeq_model $(ARGS)
+
 lint: $(STAMP) $(NODE_STAMP) $(SCAN_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy functions/charges chargeq infra app.py tools/stripe-emulator/stripe_emulator \
-		tools/devtools/chargeq_local tools/devtools/chargeq_soak tools/devtools/chargeq_bench tests
+		tools/devtools/chargeq_local tools/devtools/chargeq_soak tools/devtools/chargeq_bench \
+		tools/devtools/chargeq_model tests
 	@# The template as `make synth` writes it, then cfn-lint (.cfnlintrc.yaml) and checkov on
 	@# it; a check that does not apply is skipped in the template's metadata, with its reason.
 	rm -rf $(LINT_OUT)
