@@ -71,7 +71,8 @@ bench: $(STAMP)
 # The charge protocol's Promela model, checked exhaustively with SPIN (docs/protocol.md).
 verify: $(STAMP)
 	command -v spin >/dev/null || { sudo -n true 2>/dev/null && SUDO=sudo; \
-		$$SUDO apt-get install -y spin; }
+		$$SUDO apt-get install -y -qq spin || { $$SUDO apt-get update -qq && \
+		$$SUDO apt-get install -y -qq spin; }; }
 	$(BIN)/python -m chargeq_model $(ARGS)
 
 lint: $(STAMP) $(NODE_STAMP) $(SCAN_STAMP)

@@ -27,6 +27,10 @@ DAY = 24 * 3600
 #: Stripe's documented live-mode rate limit, requests per second.
 STRIPE_LIVE_RATE_LIMIT = 100
 
+#: How long idempotency records are kept: the life of the pipeline, in practice. No finite
+#: horizon bounds when a redriven message can come back (see ``idempotency_expiry_days``).
+RECORD_LIFETIME_DAYS = 3650
+
 #: Fastest Stripe round trip we plan for when deriving the worst-case request rate.
 #: Real PaymentIntent confirmations take hundreds of milliseconds; 200 ms is a floor.
 FASTEST_STRIPE_LATENCY_SECONDS = 0.2
@@ -86,9 +90,14 @@ class PipelineSettings(BaseModel):
     function_timeout_seconds: int = Field(30, ge=1, le=900)
     function_memory_mb: int = Field(512, ge=128, le=10240)
 
-    # Idempotency: how long a completed charge keeps protecting retries.
+    # Idempotency: how long a claim keeps protecting retries. For the life of the pipeline:
+    # a DLQ redrive restarts a message's retention, so redrives can chain without end, and
+    # the record is the evidence that an earlier attempt may have reached Stripe
+    # (docs/protocol.md, the RECORD_EXPIRES mutation).
     idempotency_expiry_days: int = Field(
-        21, ge=1, le=365, description="Must cover queue retention plus DLQ retention."
+        RECORD_LIFETIME_DAYS,
+        le=36_500,
+        description=f"At least {RECORD_LIFETIME_DAYS} days: records outlive every redrive.",
     )
 
     # Stripe.
@@ -131,12 +140,12 @@ class PipelineSettings(BaseModel):
                 "dlq_retention_days must be longer than queue_retention_days: a message keeps "
                 "its enqueue time when it moves to the DLQ and would expire there early"
             )
-        horizon = self.queue_retention_days + self.dlq_retention_days
-        if self.idempotency_expiry_days < horizon:
+        if self.idempotency_expiry_days < RECORD_LIFETIME_DAYS:
             raise ValueError(
                 f"idempotency_expiry_days ({self.idempotency_expiry_days}) is shorter than "
-                f"queue retention plus DLQ retention ({horizon} days): a completed charge "
-                "would stop protecting retries while its message can still be delivered"
+                f"{RECORD_LIFETIME_DAYS} days: a DLQ redrive gives a message a fresh "
+                "retention, so a chain of redrives can bring a request back after its record "
+                "expired, and Stripe will have forgotten its idempotency key: a second charge"
             )
         if self.worst_case_stripe_rate > self.stripe_rate_limit:
             raise ValueError(

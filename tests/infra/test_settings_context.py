@@ -68,8 +68,8 @@ def test_unknown_context_key_fails_synth() -> None:
 
 
 def test_expiry_shorter_than_retention_fails_synth() -> None:
-    overrides = {"chargeq:idempotency_expiry_days": "10"}
-    with pytest.raises(SettingsError, match=r"idempotency_expiry_days \(10\) is shorter"):
+    overrides = {"chargeq:idempotency_expiry_days": "21"}
+    with pytest.raises(SettingsError, match=r"idempotency_expiry_days \(21\) is shorter"):
         cdk_app.build(App(context=app_context(overrides)))
 
 

@@ -78,12 +78,12 @@ def test_todays_look_up_decision_misses_the_move_task_redrive() -> None:
 
 
 def test_a_second_redrive_of_an_unclaimed_message_outlives_the_record() -> None:
-    """An open finding on the protocol, reported to the lead (docs/protocol.md).
+    """Why records are kept for the life of the pipeline (docs/protocol.md, a fixed finding).
 
-    The evidence argument says a message can only come back within queue + DLQ retention
-    of its last claim. A redriven message whose deliveries all die before the claim goes
-    back to the DLQ with a fresh retention; its second redrive can come after DynamoDB's
-    TTL deleted the record, and the claim looks fresh.
+    With a finite expiry (queue + DLQ retention after the last claim, the first protocol's
+    argument), a redriven message whose deliveries all die before the claim goes back to
+    the DLQ with a fresh retention; its second redrive can come after DynamoDB's TTL deleted
+    the record, and the claim looks fresh.
     """
     story = refute(REDRIVE_CHAIN).story
     assert story[-1].startswith(DOUBLE_CHARGE)

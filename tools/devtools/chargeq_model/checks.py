@@ -38,6 +38,7 @@ MUTATIONS = {
     "TODAY_LOOKUP": mutation("TODAY_LOOKUP", *_ONE_MESSAGE, "MAX_FAULTS=3"),
 }
 
-#: Not a mutation: the settings' horizon argument relaxed (a redriven message that goes
-#: back to the DLQ unclaimed gets a fresh retention). An open finding on the protocol.
+#: The first protocol's finite record expiry (queue + DLQ retention after the last claim):
+#: a redriven message that goes back to the DLQ unclaimed gets a fresh retention, and its
+#: next redrive outlives the record. Why records are now kept for the pipeline's life.
 REDRIVE_CHAIN = mutation("REDRIVE_CHAIN", *_ONE_MESSAGE, "MAX_FAULTS=6", "MAX_REDRIVES=2")
