@@ -182,3 +182,36 @@ def create_customer_via(client: stripe.StripeClient) -> TestCustomer:
         customer.id, params={"invoice_settings": {"default_payment_method": attached.id}}
     )
     return TestCustomer(customer.id, attached.id, None)
+
+
+def test_a_customer_created_with_a_bank_test_token_owns_a_new_bank_payment_method(
+    client: stripe.StripeClient, saved_customer: TestCustomer
+):
+    """https://docs.stripe.com/api/customers/create#create_customer-payment_method (attached
+    on create); bank test tokens as in docs.stripe.com/payments/ach-direct-debit/
+    accept-a-payment. A create refused for its invoice default attaches nothing."""
+    # WHEN a customer is created with an ACH test token as its payment method and default
+    customer = client.v1.customers.create(
+        params={
+            "payment_method": "pm_usBankAccount_success",
+            "invoice_settings": {"default_payment_method": "pm_usBankAccount_success"},
+        }
+    )
+    # THEN the token became a new us_bank_account PaymentMethod owned by it, its default
+    default = customer.invoice_settings.default_payment_method
+    assert isinstance(default, str) and default != "pm_usBankAccount_success"
+    attached = client.v1.payment_methods.retrieve(default)
+    assert (attached.type, attached.customer) == ("us_bank_account", customer.id)
+    # AND a create whose invoice default is not the PaymentMethod it attaches is refused,
+    # leaving that PaymentMethod unattached
+    loose = client.v1.payment_methods.retrieve("pm_usBankAccount_success")
+    assert loose.customer is None
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.customers.create(
+            params={
+                "payment_method": loose.id,
+                "invoice_settings": {"default_payment_method": str(saved_customer.payment_method)},
+            }
+        )
+    assert caught.value.param == "invoice_settings[default_payment_method]"
+    assert client.v1.payment_methods.retrieve(loose.id).customer is None

@@ -18,6 +18,7 @@ import stripe
 
 from stripe_emulator import EmulatorControl, ManualClock, StripeEmulator
 from stripe_emulator.__main__ import _rate_limits, parse_args
+from stripe_emulator.fixtures import create_customer
 from stripe_emulator.ratelimit import LIVE, SANDBOX, RateLimits, SlidingWindow, endpoint_key
 from tests.emulator.conftest import API_KEY, ClientFactory
 
@@ -71,11 +72,16 @@ def test_each_named_operation_is_its_own_endpoint_and_ids_share_one(
     GET /v1/payment_intents/{id} are different endpoints; different IDs count as one."""
     # GIVEN live-mode limits: 100/s for the account, 25/s per endpoint
     emulator.set_rate_limits("live")
+    # AND 25 customers made through the API, a second after the fixtures' customer and a
+    # second before the count starts (so neither's requests are in the window)
+    emulator.advance(1)
+    customers = [create_customer(emulator.url, API_KEY, payment_method=None) for _ in range(25)]
+    emulator.advance(1)
     created = [
         client.v1.payment_intents.create(
-            params={"amount": 1000, "currency": "usd", "customer": f"cus_{n}"}
+            params={"amount": 1000, "currency": "usd", "customer": customer.id}
         )
-        for n in range(25)
+        for customer in customers
     ]
     # WHEN each endpoint is used 25 times in the same second (retrieves with 25 IDs)
     for _ in range(25):
@@ -90,6 +96,8 @@ def test_each_named_operation_is_its_own_endpoint_and_ids_share_one(
 
 def test_the_sandbox_global_limit_counts_every_endpoint(emulator: StripeEmulator, client):
     """docs.stripe.com/rate-limits: 25 requests/s for a sandbox account, all endpoints."""
+    # (a second on, so the requests that set up the fixtures' customer are out of the window)
+    emulator.advance(1)
     intent = client.v1.payment_intents.create(params={"amount": 1000, "currency": "usd"})
     for _ in range(12):
         client.v1.payment_intents.list()
@@ -138,9 +146,12 @@ def test_concurrent_writes_to_one_customer_get_lock_timeout_which_the_sdk_retrie
     """docs.stripe.com/rate-limits#object-lock-timeouts: 429 lock_timeout for concurrent
     requests on one object; Stripe's libraries retry these. Which objects a charge locks is
     not documented: the emulator locks the customer (the stricter reading)."""
-    # GIVEN a charge of cus_lock that holds Stripe for a second
-    emulator.add_fault({"kind": "latency", "ms": 1000, "match": {"customer": "cus_lock"}})
-    params: Any = {"amount": 1000, "currency": "usd", "customer": "cus_lock", "confirm": True}
+    # GIVEN two customers made through the API, and a charge of the first that holds Stripe
+    # for a second
+    locked = create_customer(emulator.url, API_KEY, payment_method=None).id
+    other_customer = create_customer(emulator.url, API_KEY, payment_method=None).id
+    emulator.add_fault({"kind": "latency", "ms": 1000, "match": {"customer": locked}})
+    params: Any = {"amount": 1000, "currency": "usd", "customer": locked, "confirm": True}
     params["payment_method"] = "pm_card_visa"
     first = threading.Thread(target=lambda: make_client().v1.payment_intents.create(params=params))
     first.start()
@@ -153,7 +164,7 @@ def test_concurrent_writes_to_one_customer_get_lock_timeout_which_the_sdk_retrie
     assert caught.value.headers is not None
     assert caught.value.headers.get("Stripe-Should-Retry") == "true"
     # AND another customer is not held up
-    other: Any = {**params, "customer": "cus_other"}
+    other: Any = {**params, "customer": other_customer}
     make_client().v1.payment_intents.create(params=other)
     # AND with the SDK's retries the same charge goes through once the first one is done
     retried = make_client(max_network_retries=3).v1.payment_intents.create(params=params)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import typing
 from typing import Any
 
+import pytest
 import requests
 import stripe
 
@@ -85,6 +86,35 @@ def test_payment_method_has_every_declared_field_but_other_types_hashes(
     types = set(typing.get_args(literal))
     assert payment_method["type"] == "card"
     assert set(payment_method) == declared(stripe.PaymentMethod) - (types - {"card"})
+
+
+@pytest.mark.parametrize(
+    ("test_token", "type_", "details"),
+    [
+        ("pm_usBankAccount_success", "us_bank_account", stripe.PaymentMethod.UsBankAccount),
+        ("pm_sepaDebit_success_de", "sepa_debit", stripe.PaymentMethod.SepaDebit),
+    ],
+)
+def test_bank_debit_payment_methods_have_every_declared_field_but_other_types_hashes(
+    emulator: StripeEmulator, test_token: str, type_: str, details: type
+):
+    """A bank test token retrieves as a new, unattached PaymentMethod of its type (like a
+    card test ID, docs.stripe.com/testing), and attaches as another new one."""
+    literal = typing.get_args(stripe.PaymentMethod.__annotations__["type"])[0]
+    types = set(typing.get_args(literal))
+    retrieved = raw(emulator, "GET", f"/v1/payment_methods/{test_token}")
+    saved = create_customer(emulator.url, API_KEY, payment_method=test_token)
+    attached = raw(emulator, "GET", f"/v1/payment_methods/{saved.payment_method}")
+    assert retrieved["id"].startswith("pm_") and retrieved["id"] != test_token
+    assert retrieved["customer"] is None and attached["customer"] == saved.id
+    assert attached["id"] not in (retrieved["id"], test_token)
+    for payment_method in (retrieved, attached):
+        assert payment_method["type"] == type_
+        assert set(payment_method) == declared(stripe.PaymentMethod) - (types - {type_})
+        assert set(payment_method[type_]) == declared(details)
+        assert set(payment_method["billing_details"]) == declared(
+            stripe.PaymentMethod.BillingDetails
+        )
 
 
 def test_card_source_fields_are_declared_by_the_sdk(emulator: StripeEmulator):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,6 +22,7 @@ import stripe
 
 from stripe_emulator import ManualClock, StripeEmulator
 from stripe_emulator.async_payments import BankDebitDelays, lookup
+from stripe_emulator.fixtures import create_customer
 from tests.emulator.conftest import API_KEY
 
 SECRET = "whsec_test_emulator_secret"
@@ -87,11 +89,24 @@ def _client(emulator: StripeEmulator) -> stripe.StripeClient:
     return stripe.StripeClient(API_KEY, base_addresses={"api": emulator.url}, max_network_retries=0)
 
 
+#: The customer each emulator's charges name, made through its API on first use.
+_CUSTOMERS: weakref.WeakKeyDictionary[StripeEmulator, str] = weakref.WeakKeyDictionary()
+
+
+def _customer(emulator: StripeEmulator) -> str:
+    """A real customer of ``emulator`` (Stripe refuses unknown ones), made once."""
+    if emulator not in _CUSTOMERS:
+        _CUSTOMERS[emulator] = create_customer(emulator.url, API_KEY, payment_method=None).id
+    return _CUSTOMERS[emulator]
+
+
 def _charge(emulator: StripeEmulator, payment_method: str, currency: str = "usd", **extra: Any):
+    """An off-session charge of the emulator's customer with ``payment_method``, a test ID
+    or bank test token (it becomes a new, unattached PaymentMethod)."""
     params = {
         "amount": 1500,
         "currency": currency,
-        "customer": "cus_bank",
+        "customer": _customer(emulator),
         "payment_method": payment_method,
         "confirm": True,
         "off_session": True,
@@ -214,8 +229,10 @@ def test_events_are_stripe_event_objects(hooked: StripeEmulator, receiver: Recei
 def test_card_declines_send_payment_failed(hooked: StripeEmulator, receiver: Receiver):
     """Stripe sends payment_intent.payment_failed for every PaymentIntent whose attempt
     fails, cards included (docs.stripe.com/payments/paymentintents/lifecycle)."""
+    # (pm_card_visa_chargeDeclined: the generic decline of docs.stripe.com/testing; the
+    # strict emulator knows no other spelling, as Stripe does not)
     with pytest.raises(stripe.CardError):
-        _charge(hooked, "pm_card_chargeDeclined")
+        _charge(hooked, "pm_card_visa_chargeDeclined")
     _wait_for(lambda: len(receiver.received) == 1)
     event = receiver.events()[0]
     assert event.type == "payment_intent.payment_failed"
@@ -334,3 +351,89 @@ def test_webhook_endpoints_over_the_control_api_and_the_cli(receiver: Receiver):
         # A reset forgets endpoints added later and every event and delivery.
         control.reset()
         assert control.webhook_endpoints() == [] and control.events() == []
+
+
+def test_a_bank_account_saved_on_a_customer_is_debited_off_session_and_settles_on_the_clock(
+    hooked: StripeEmulator, receiver: Receiver
+):
+    """docs.stripe.com/payments/ach-direct-debit/set-up-payment (save the account on a
+    customer, debit it later off-session), docs.stripe.com/api/payment_methods/attach (a test
+    token attaches as a new ``pm_...``), docs.stripe.com/payments/paymentintents/lifecycle
+    (processing -> succeeded). Mandates are not modelled (see ``async_payments``)."""
+    client = _client(hooked)
+    # GIVEN a customer with Stripe's successful ACH test account attached through the API
+    saved = create_customer(hooked.url, API_KEY, payment_method="pm_usBankAccount_success")
+    assert saved.payment_method is not None
+    assert saved.payment_method.startswith("pm_")
+    assert saved.payment_method != "pm_usBankAccount_success"
+    account = client.v1.payment_methods.retrieve(saved.payment_method)
+    assert (account.type, account.customer) == ("us_bank_account", saved.id)
+    # WHEN the pipeline's kind of charge debits it: off-session, confirmed, idempotent
+    params: Any = {
+        "amount": 1500,
+        "currency": "usd",
+        "customer": saved.id,
+        "payment_method": saved.payment_method,
+        "confirm": True,
+        "off_session": True,
+        "metadata": {"request_id": "req-saved-bank"},
+    }
+    intent = client.v1.payment_intents.create(
+        params=params, options={"idempotency_key": "k-saved-bank"}
+    )
+    # THEN it waits in processing with the saved PaymentMethod, nothing received yet
+    assert (intent.status, intent.amount_received) == ("processing", 0)
+    assert intent.payment_method == saved.payment_method
+    assert "us_bank_account" in intent.payment_method_types
+    # AND it succeeds when the bank's time has passed on the emulator's clock, not before
+    hooked.advance(59)
+    assert client.v1.payment_intents.retrieve(intent.id).status == "processing"
+    hooked.advance(1)
+    settled = client.v1.payment_intents.retrieve(intent.id)
+    assert (settled.status, settled.amount_received) == ("succeeded", 1500)
+    # AND the endpoint received both transitions, signed, about this intent
+    _wait_for(lambda: len(receiver.received) == 2)
+    events = receiver.events()
+    assert [event.type for event in events] == [
+        "payment_intent.processing",
+        "payment_intent.succeeded",
+    ]
+    assert all(event.data.object["id"] == intent.id for event in events)
+    assert all(event.data.object["payment_method"] == saved.payment_method for event in events)
+    # AND the saved account is not spent: an attached PaymentMethod is debited again
+    params["metadata"] = {"request_id": "req-saved-bank-2"}
+    again = client.v1.payment_intents.create(
+        params=params, options={"idempotency_key": "k-saved-bank-2"}
+    )
+    assert again.status == "processing"
+
+
+def test_a_saved_bank_account_that_fails_carries_its_payment_method_in_the_error(
+    hooked: StripeEmulator,
+):
+    """API reference, "The PaymentIntent object": ``last_payment_error.payment_method`` is
+    the PaymentMethod object that failed; docs.stripe.com/payments/ach-direct-debit/
+    accept-a-payment ("Test account numbers": insufficient funds)."""
+    client = _client(hooked)
+    saved = create_customer(
+        hooked.url, API_KEY, payment_method="pm_usBankAccount_insufficientFunds"
+    )
+    assert saved.payment_method is not None
+    params: Any = {
+        "amount": 1500,
+        "currency": "usd",
+        "customer": saved.id,
+        "payment_method": saved.payment_method,
+        "confirm": True,
+        "off_session": True,
+    }
+    intent = client.v1.payment_intents.create(params=params)
+    hooked.advance(60)
+    failed = client.v1.payment_intents.retrieve(intent.id)
+    assert failed.status == "requires_payment_method"
+    assert failed.last_payment_error is not None
+    error = failed.last_payment_error.to_dict()
+    assert error["code"] == "insufficient_funds"
+    account = client.v1.payment_methods.retrieve(saved.payment_method).to_dict()
+    assert error["payment_method"] == account
+    assert error["payment_method"]["customer"] == saved.id

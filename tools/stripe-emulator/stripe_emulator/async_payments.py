@@ -145,20 +145,20 @@ def start(intent: Intent, payment_method: str, debit: BankDebit) -> None:
         intent["payment_method_types"] = [*intent["payment_method_types"], debit.type]
 
 
-def settle(intent: Intent, debit: BankDebit) -> str:
-    """Move a ``processing`` intent to its end; returns the event type Stripe sends."""
+def settle(intent: Intent, debit: BankDebit, payment_method: dict[str, Any]) -> str:
+    """Move a ``processing`` intent to its end; returns the event type Stripe sends.
+
+    A failure's ``last_payment_error.payment_method`` is the whole PaymentMethod object
+    debited (``payment_method``), as on every PaymentIntent error (API reference, "The
+    PaymentIntent object", ``last_payment_error``).
+    """
     if debit.result == "succeeded":
         intent.update(status="succeeded", amount_received=intent["amount"])
         return "payment_intent.succeeded"
     error: dict[str, Any] = {
         "type": "card_error",
         "message": debit.message,
-        "payment_method": {
-            "id": intent["payment_method"],
-            "object": "payment_method",
-            "type": debit.type,
-            "customer": intent["customer"],
-        },
+        "payment_method": copy.deepcopy(payment_method),
     }
     if debit.code:
         error["code"] = debit.code
@@ -187,6 +187,7 @@ class _Pending:
     sequence: int
     intent_id: str = field(compare=False)
     debit: BankDebit = field(compare=False)
+    payment_method: dict[str, Any] = field(compare=False)
 
 
 class Settlements:
@@ -198,20 +199,27 @@ class Settlements:
         self._pending: list[_Pending] = []
         self._sequence = 0
 
-    def schedule(self, intent: Intent, debit: BankDebit, now: float) -> None:
-        """Remember a ``processing`` intent confirmed with ``debit``."""
+    def schedule(
+        self, intent: Intent, debit: BankDebit, payment_method: dict[str, Any], now: float
+    ) -> None:
+        """Remember a ``processing`` intent confirmed with ``debit``, the bank account of the
+        PaymentMethod object ``payment_method`` (kept as it was at confirmation)."""
         if intent["status"] != "processing" or debit.result == "never":
             return
         delay = self.delays.delayed_settle_seconds if debit.delayed else self.delays.settle_seconds
         self._sequence += 1
-        heapq.heappush(self._pending, _Pending(now + delay, self._sequence, intent["id"], debit))
+        pending = _Pending(
+            now + delay, self._sequence, intent["id"], debit, copy.deepcopy(payment_method)
+        )
+        heapq.heappush(self._pending, pending)
 
-    def due(self, now: float) -> list[tuple[str, BankDebit]]:
-        """The debits whose time has come, oldest first (each once)."""
+    def due(self, now: float) -> list[tuple[str, BankDebit, dict[str, Any]]]:
+        """The debits whose time has come, oldest first (each once): intent ID, bank debit,
+        PaymentMethod object."""
         ready = []
         while self._pending and self._pending[0].due <= now:
             item = heapq.heappop(self._pending)
-            ready.append((item.intent_id, item.debit))
+            ready.append((item.intent_id, item.debit, item.payment_method))
         return ready
 
     def __len__(self) -> int:

@@ -10,9 +10,11 @@ Endpoints: ``POST /v1/customers`` (``email``, ``name``, ``description``, ``phone
 The rules a PaymentIntent meets here (``Customers.payment_method_for_intent`` and
 ``default_source``):
 
-* A test ID such as ``pm_card_visa`` is resolved on every use into a **new** PaymentMethod
-  ``pm_...`` ("By default, a PaymentMethod isn't attached to a Customer", testing page);
-  attaching a test ID likewise creates a new ``pm_...`` owned by that customer.
+* A test ID such as ``pm_card_visa`` (or a bank test token such as
+  ``pm_usBankAccount_success``, see ``async_payments``) is resolved on every use into a
+  **new** PaymentMethod ``pm_...`` ("By default, a PaymentMethod isn't attached to a
+  Customer", testing page); attaching a test ID likewise creates a new ``pm_...`` owned by
+  that customer, and retrieving one shows a new, unattached one.
 * Used in a PaymentIntent with no customer attachment, a PaymentMethod is spent: Stripe
   refuses to use it again ("previously used with a PaymentIntent without Customer
   attachment ... It may not be used again").
@@ -34,7 +36,11 @@ from stripe_emulator import async_payments, cards
 from stripe_emulator.async_payments import BankDebit
 from stripe_emulator.cards import TestCard
 from stripe_emulator.forms import Params, read_metadata, read_string, reject_unknown
-from stripe_emulator.payment_methods import card_source_object, payment_method_object
+from stripe_emulator.payment_methods import (
+    bank_debit_payment_method_object,
+    card_source_object,
+    payment_method_object,
+)
 from stripe_emulator.responses import StripeFailure, invalid_request, new_id, no_such
 
 _CREATE_PARAMS = frozenset(
@@ -173,12 +179,14 @@ class Customers:
         }
         # Check everything before storing anything: a refused create leaves no customer.
         source_card = self._token(params.source) if params.source else None
-        attached = None
         if params.payment_method:
-            attached = self._attachable(params.payment_method, customer_id)
+            self._check_attachable(params.payment_method, customer_id)
+        if params.default_payment_method not in (None, params.payment_method):
+            # A new customer has nothing attached but what this create attaches.
+            raise _not_attached(params.default_payment_method)
         self._customers[customer_id] = customer
-        if attached is not None:
-            attached_id = self._attach(attached, customer_id, now=now)
+        if params.payment_method:
+            attached_id = self._attach(params.payment_method, customer_id, now=now)
             if params.default_payment_method == params.payment_method:
                 # The test ID names the PaymentMethod it just became.
                 params = _with_default(params, attached_id)
@@ -187,11 +195,7 @@ class Customers:
             self._sources[card_id] = card_source_object(card_id, source_card, customer=customer_id)
             self._cards[card_id] = source_card
             customer["default_source"] = card_id
-        try:
-            self._apply(customer, params)
-        except StripeFailure:
-            del self._customers[customer_id]
-            raise
+        self._apply(customer, params)  # checked above: it cannot fail now
         return copy.deepcopy(customer)
 
     def update(self, customer_id: str, params: CustomerParams) -> dict[str, Any]:
@@ -221,12 +225,7 @@ class Customers:
         if params.default_payment_method is not None:
             owner = self._payment_methods.get(params.default_payment_method, {}).get("customer")
             if owner != customer["id"]:
-                raise invalid_request(
-                    f"No such PaymentMethod: '{params.default_payment_method}'; the "
-                    "invoice default must be attached to this customer.",
-                    param="invoice_settings[default_payment_method]",
-                    code="resource_missing",
-                )
+                raise _not_attached(params.default_payment_method)
             customer["invoice_settings"]["default_payment_method"] = params.default_payment_method
         if params.default_source is not None:
             if self._sources.get(params.default_source, {}).get("customer") != customer["id"]:
@@ -242,28 +241,25 @@ class Customers:
     # -- payment methods ----------------------------------------------------------------
 
     def attach(self, payment_method_id: str, customer_id: str, *, now: int) -> dict[str, Any]:
-        """``POST /v1/payment_methods/{id}/attach``; a test ID becomes a new ``pm_...``."""
+        """``POST /v1/payment_methods/{id}/attach``; a test ID (card or bank test token)
+        becomes a new ``pm_...``."""
         self._customer(customer_id, status=400, param="customer")
-        debit = async_payments.lookup(payment_method_id)
-        if debit is not None:
-            return copy.deepcopy(self._new_bank_debit(debit, now, customer_id))
-        card = self._attachable(payment_method_id, customer_id)
-        if card is None:  # a bank-debit PaymentMethod, attached in place
-            return copy.deepcopy(self._payment_methods[payment_method_id])
-        attached_id = self._attach(card, customer_id, now=now, existing=payment_method_id)
+        self._check_attachable(payment_method_id, customer_id)
+        attached_id = self._attach(payment_method_id, customer_id, now=now)
         return copy.deepcopy(self._payment_methods[attached_id])
 
     def retrieve_payment_method(self, payment_method_id: str) -> dict[str, Any]:
         """``GET /v1/payment_methods/{id}`` (a test ID resolves to a new one, unattached)."""
-        if payment_method_id in cards.PAYMENT_METHODS:
-            return copy.deepcopy(self._new_payment_method(payment_method_id, 0, None))
+        if _is_test_id(payment_method_id):
+            return copy.deepcopy(self._from_test_id(payment_method_id, 0, None))
         found = self._payment_methods.get(payment_method_id)
         if found is None:
             raise no_such("PaymentMethod", payment_method_id, param="payment_method", status=404)
         return copy.deepcopy(found)
 
-    def _attachable(self, payment_method_id: str, customer_id: str) -> TestCard | None:
-        """The card behind ``payment_method_id`` if it may be attached to the customer."""
+    def _check_attachable(self, payment_method_id: str, customer_id: str) -> None:
+        """Raise unless ``payment_method_id`` may be attached to the customer; changes
+        nothing, so that a refused create leaves no trace."""
         test_card = cards.PAYMENT_METHODS.get(payment_method_id)
         if test_card is not None:
             if not test_card.attachable:
@@ -276,7 +272,9 @@ class Customers:
                     code=outcome.code,
                     decline_code=outcome.decline_code,
                 )
-            return test_card
+            return
+        if async_payments.lookup(payment_method_id) is not None:
+            return
         existing = self._payment_methods.get(payment_method_id)
         if existing is None:
             raise no_such("PaymentMethod", payment_method_id, param="payment_method")
@@ -288,48 +286,37 @@ class Customers:
             )
         if payment_method_id in self._spent:
             raise _spent(payment_method_id)
-        if payment_method_id in self._debits:
-            existing["customer"] = customer_id
-            return None
-        return self._cards[payment_method_id]
 
-    def _attach(
-        self, card: TestCard, customer_id: str, *, now: int, existing: str | None = None
-    ) -> str:
-        if existing in self._payment_methods:
-            assert existing is not None
-            self._payment_methods[existing]["customer"] = customer_id
-            return existing
-        document = self._new_payment_method_from(card, now, customer_id)
-        return str(document["id"])
+    def _attach(self, payment_method_id: str, customer_id: str, *, now: int) -> str:
+        """Attach what ``_check_attachable`` allowed; returns the attached ``pm_...``."""
+        if _is_test_id(payment_method_id):
+            return str(self._from_test_id(payment_method_id, now, customer_id)["id"])
+        self._payment_methods[payment_method_id]["customer"] = customer_id
+        return payment_method_id
+
+    def _from_test_id(self, test_id: str, now: int, customer: str | None) -> dict[str, Any]:
+        """A new PaymentMethod from a card test ID or a bank test token."""
+        debit = async_payments.lookup(test_id)
+        if debit is not None:
+            return self._new_bank_debit(test_id, debit, now, customer)
+        return self._new_payment_method(test_id, now, customer)
 
     def _new_payment_method(self, test_id: str, now: int, customer: str | None) -> dict[str, Any]:
-        return self._new_payment_method_from(cards.PAYMENT_METHODS[test_id], now, customer)
-
-    def _new_payment_method_from(
-        self, card: TestCard, now: int, customer: str | None
-    ) -> dict[str, Any]:
+        card = cards.PAYMENT_METHODS[test_id]
         payment_method_id = new_id("pm", 24)
         document = payment_method_object(payment_method_id, card, created=now, customer=customer)
         self._payment_methods[payment_method_id] = document
         self._cards[payment_method_id] = card
         return document
 
-    def _new_bank_debit(self, debit: BankDebit, now: int, customer: str | None) -> dict[str, Any]:
+    def _new_bank_debit(
+        self, test_id: str, debit: BankDebit, now: int, customer: str | None
+    ) -> dict[str, Any]:
         """A ``us_bank_account`` or ``sepa_debit`` PaymentMethod from a bank test token."""
         payment_method_id = new_id("pm", 24)
-        document: dict[str, Any] = {
-            "id": payment_method_id,
-            "object": "payment_method",
-            "allow_redisplay": "unspecified",
-            "billing_details": {"address": None, "email": None, "name": None, "phone": None},
-            "created": now,
-            "customer": customer,
-            "livemode": False,
-            "metadata": {},
-            "type": debit.type,
-            debit.type: {},
-        }
+        document = bank_debit_payment_method_object(
+            payment_method_id, test_id, debit, created=now, customer=customer
+        )
         self._payment_methods[payment_method_id] = document
         self._debits[payment_method_id] = debit
         return document
@@ -352,13 +339,9 @@ class Customers:
         self, payment_method_id: str, customer_id: str | None, *, now: int
     ) -> ChargeWith:
         """Resolve a PaymentIntent's ``payment_method`` under the rules in the docstring."""
-        if payment_method_id in cards.PAYMENT_METHODS:
-            fresh = self._new_payment_method(payment_method_id, now, None)
-            return ChargeWith(fresh["id"], self._cards[fresh["id"]], fresh)
-        debit = async_payments.lookup(payment_method_id)
-        if debit is not None:
-            fresh = self._new_bank_debit(debit, now, None)
-            return ChargeWith(fresh["id"], None, fresh, debit=debit)
+        if _is_test_id(payment_method_id):
+            fresh = self._from_test_id(payment_method_id, now, None)
+            return self._charge_with(fresh)
         source = self._sources.get(payment_method_id)
         if source is not None:
             self._check_owner(payment_method_id, source["customer"], customer_id)
@@ -369,8 +352,12 @@ class Customers:
         if document["customer"] is None and payment_method_id in self._spent:
             raise _spent(payment_method_id)
         self._check_owner(payment_method_id, document["customer"], customer_id)
-        if payment_method_id in self._debits:
-            debit = self._debits[payment_method_id]
+        return self._charge_with(document)
+
+    def _charge_with(self, document: dict[str, Any]) -> ChargeWith:
+        payment_method_id = str(document["id"])
+        debit = self._debits.get(payment_method_id)
+        if debit is not None:
             return ChargeWith(payment_method_id, None, document, debit=debit)
         return ChargeWith(payment_method_id, self._cards[payment_method_id], document)
 
@@ -399,6 +386,23 @@ class Customers:
             "PaymentIntent.",
             param="payment_method",
         )
+
+
+def _is_test_id(payment_method_id: str) -> bool:
+    """A card test ID (``pm_card_visa``) or a bank test token (``pm_usBankAccount_success``)."""
+    return (
+        payment_method_id in cards.PAYMENT_METHODS
+        or async_payments.lookup(payment_method_id) is not None
+    )
+
+
+def _not_attached(payment_method_id: str) -> StripeFailure:
+    return invalid_request(
+        f"No such PaymentMethod: '{payment_method_id}'; the invoice default must be attached "
+        "to this customer.",
+        param="invoice_settings[default_payment_method]",
+        code="resource_missing",
+    )
 
 
 def _spent(payment_method_id: str) -> StripeFailure:

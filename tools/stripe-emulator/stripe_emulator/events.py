@@ -48,20 +48,22 @@ class EventFlow:
         intent: Intent,
         *,
         debit: BankDebit | None,
+        payment_method: dict[str, Any] | None,
         declined: bool,
         now: float,
         plan: FaultPlan,
         request_id: str,
         idempotency_key: str | None,
     ) -> None:
-        """An API request confirmed ``intent``: its event, and a bank debit's settlement."""
+        """An API request confirmed ``intent``: its event, and the settlement of a bank
+        ``debit`` from the PaymentMethod object ``payment_method``."""
         event_type = "payment_intent.payment_failed" if declined else None
         event_type = event_type or _EVENT_FOR_STATUS.get(intent["status"])
         if event_type is None:  # requires_action, requires_capture: not modelled
             return
         self._emit(event_type, intent, now, plan, request_id, idempotency_key)
-        if debit is not None:
-            self.settlements.schedule(intent, debit, now)
+        if debit is not None and payment_method is not None:
+            self.settlements.schedule(intent, debit, payment_method, now)
 
     def tick(self, now: float, intents: dict[str, Intent], plan: FaultPlan) -> list[Delivery]:
         """Settle the bank debits due by ``now``; returns the deliveries due by then."""
@@ -70,11 +72,11 @@ class EventFlow:
 
     def settle_due(self, now: float, intents: dict[str, Intent], plan: FaultPlan) -> None:
         """Move every bank debit due by ``now`` to its end, with its event."""
-        for intent_id, debit in self.settlements.due(now):
+        for intent_id, debit, payment_method in self.settlements.due(now):
             intent = intents.get(intent_id)
             if intent is None or intent["status"] != "processing":
                 continue
-            event_type = async_payments.settle(intent, debit)
+            event_type = async_payments.settle(intent, debit, payment_method)
             self._emit(event_type, intent, now, plan, None, None)
 
     def _emit(

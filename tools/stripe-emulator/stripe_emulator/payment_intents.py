@@ -73,8 +73,10 @@ class Created:
 
     intent: Intent
     decline: StripeFailure | None = None
-    #: The bank debit a ``processing`` intent waits on, to be settled on the clock.
+    #: The bank debit a ``processing`` intent waits on, to be settled on the clock, and
+    #: the PaymentMethod object it debits.
     debit: async_payments.BankDebit | None = None
+    payment_method: dict[str, Any] | None = None
 
 
 def parse_create(params: Params) -> CreateRequest:
@@ -211,7 +213,7 @@ def _confirm(intent: Intent, request: CreateRequest, charge_with: ChargeWith) ->
     if charge_with.debit is not None:
         # A bank debit: the intent waits in processing; the state settles it later.
         async_payments.start(intent, charge_with.id, charge_with.debit)
-        return Created(intent, debit=charge_with.debit)
+        return Created(intent, debit=charge_with.debit, payment_method=charge_with.document)
     assert charge_with.card is not None  # a ChargeWith is a card or a bank debit
     result = charge_with.card.outcome
     if result.result == "succeeded":

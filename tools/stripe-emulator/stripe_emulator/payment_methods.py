@@ -2,13 +2,15 @@
 (``stripe.PaymentMethod``, ``stripe.Card``; a test compares the keys).
 
 Sources: Stripe API reference, "The PaymentMethod object" and "The Card object"; a
-PaymentMethod carries only the hash of its own type (here ``card``).
+PaymentMethod carries only the hash of its own type (``card``, ``us_bank_account`` or
+``sepa_debit``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from stripe_emulator.async_payments import BankDebit
 from stripe_emulator.cards import TestCard
 from stripe_emulator.forms import Params, read_string, reject_unknown
 
@@ -34,25 +36,10 @@ def payment_method_object(
     payment_method_id: str, card: TestCard, *, created: int, customer: str | None
 ) -> dict[str, Any]:
     """A ``card`` PaymentMethod."""
-    return {
-        "id": payment_method_id,
-        "object": "payment_method",
-        "allow_redisplay": "unspecified",
-        "billing_details": {
-            "address": {
-                "city": None,
-                "country": None,
-                "line1": None,
-                "line2": None,
-                "postal_code": None,
-                "state": None,
-            },
-            "email": None,
-            "name": None,
-            "phone": None,
-            "tax_id": None,
-        },
-        "card": {
+    return _payment_method(
+        payment_method_id,
+        "card",
+        {
             "brand": card.brand,
             "checks": {
                 "address_line1_check": None,
@@ -72,13 +59,85 @@ def payment_method_object(
             "three_d_secure_usage": {"supported": True},
             "wallet": None,
         },
+        created=created,
+        customer=customer,
+    )
+
+
+def bank_debit_payment_method_object(
+    payment_method_id: str, test_id: str, debit: BankDebit, *, created: int, customer: str | None
+) -> dict[str, Any]:
+    """A ``us_bank_account`` or ``sepa_debit`` PaymentMethod made from a bank test token.
+
+    Sources: API reference, "The PaymentMethod object" (``us_bank_account``: account holder
+    and type, bank name, routing number, networks, status details; ``sepa_debit``: bank and
+    branch codes, country, last4, generated_from). Stripe's test bank is "STRIPE TEST BANK"
+    with routing number 110000000 (docs.stripe.com/payments/ach-direct-debit/accept-a-payment,
+    test account numbers). UNCONFIRMED: the last4 of each token's account and of each SEPA
+    IBAN (the emulator uses 6789 for ACH, the last four of Stripe's German test IBAN, 3000,
+    for SEPA) and the fingerprints.
+    """
+    if debit.type == "us_bank_account":
+        details: dict[str, Any] = {
+            "account_holder_type": "individual",
+            "account_type": "checking",
+            "bank_name": "STRIPE TEST BANK",
+            "financial_connections_account": None,
+            "fingerprint": f"fp{test_id}",
+            "last4": "6789",
+            "networks": {"preferred": "ach", "supported": ["ach"]},
+            "routing_number": "110000000",
+            "status_details": None,
+        }
+    else:
+        details = {
+            "bank_code": "37040044",
+            "branch_code": "",
+            "country": test_id.rpartition("_")[2].upper(),
+            "fingerprint": f"fp{test_id}",
+            "generated_from": {"charge": None, "setup_attempt": None},
+            "last4": "3000",
+        }
+    return _payment_method(
+        payment_method_id, debit.type, details, created=created, customer=customer
+    )
+
+
+def _payment_method(
+    payment_method_id: str,
+    type_: str,
+    details: dict[str, Any],
+    *,
+    created: int,
+    customer: str | None,
+) -> dict[str, Any]:
+    """The fields every PaymentMethod has, and the hash of its own ``type`` only."""
+    return {
+        "id": payment_method_id,
+        "object": "payment_method",
+        "allow_redisplay": "unspecified",
+        "billing_details": {
+            "address": {
+                "city": None,
+                "country": None,
+                "line1": None,
+                "line2": None,
+                "postal_code": None,
+                "state": None,
+            },
+            "email": None,
+            "name": None,
+            "phone": None,
+            "tax_id": None,
+        },
+        type_: details,
         "created": created,
         "customer": customer,
         "customer_account": None,
         "livemode": False,
         "metadata": {},
         "radar_options": {},
-        "type": "card",
+        "type": type_,
     }
 
 

@@ -176,6 +176,7 @@ class EmulatorState:
                 self._events.confirmed(
                     intent,
                     debit=created.debit,
+                    payment_method=created.payment_method,
                     declined=created.decline is not None,
                     now=self._clock.now(),
                     plan=self._plan,
