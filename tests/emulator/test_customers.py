@@ -198,6 +198,7 @@ def test_a_customer_created_with_a_bank_test_token_owns_a_new_bank_payment_metho
         }
     )
     # THEN the token became a new us_bank_account PaymentMethod owned by it, its default
+    assert customer.invoice_settings is not None
     default = customer.invoice_settings.default_payment_method
     assert isinstance(default, str) and default != "pm_usBankAccount_success"
     attached = client.v1.payment_methods.retrieve(default)
