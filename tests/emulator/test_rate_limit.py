@@ -190,3 +190,19 @@ def test_rate_limits_are_set_by_constructor_cli_and_control_api(make_client: Cli
         assert control.rate_limits()["global_per_second"] == 100
         control.set_rate_limits(None)
         assert control.rate_limits()["endpoint_per_second"] is None
+
+
+def test_the_customer_fixture_retries_429s_with_backoff():
+    """docs.stripe.com/rate-limits ("Handling limiting gracefully": retry with exponential
+    backoff): the fixture's three requests under a limit of two a second still make the
+    customer, on an emulator whose clock is real time."""
+    with StripeEmulator(
+        API_KEY, rate_limits=RateLimits(global_per_second=2, endpoint_per_second=2)
+    ) as emulator:
+        saved = create_customer(emulator.url, API_KEY, payment_method="pm_card_visa")
+        client = stripe.StripeClient(API_KEY, base_addresses={"api": emulator.url})
+        emulator.advance(1)
+        customer = client.v1.customers.retrieve(saved.id)
+        assert customer.invoice_settings is not None
+        assert customer.invoice_settings.default_payment_method == saved.payment_method
+        assert emulator.ledger()["requests"]["rate_limited"] >= 1

@@ -11,6 +11,13 @@ emulator and against a Stripe sandbox. Standard library only (urllib)::
     legacy = create_customer(url, api_key, payment_method=None, source="tok_visa")
     legacy.default_source       # "card_..."
 
+Rate limits: a 429 (``rate_limit`` or ``lock_timeout``) is retried with exponential
+backoff, as docs.stripe.com/rate-limits advises ("Handling limiting gracefully"): a pool of
+customers made in one go exceeds a sandbox's 25 requests per second. A 429 executed
+nothing, so the retry cannot create twice. The backoff sleeps in real time: against an
+emulator on a stopped ``ManualClock`` the limit's window never moves and the fixture fails
+after its retries.
+
 Note for charges: a PaymentIntent without ``payment_method`` falls back to the customer's
 ``default_source`` only, never to ``invoice_settings.default_payment_method``.
 """
@@ -18,6 +25,7 @@ Note for charges: a PaymentIntent without ``payment_method`` falls back to the c
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -83,7 +91,25 @@ class _Client:
         self._api_key = api_key
         self._timeout = timeout
 
+    #: Attempts of one call refused with 429, and the first backoff (doubling, capped).
+    ATTEMPTS = 8
+    FIRST_BACKOFF_SECONDS = 0.25
+    MAX_BACKOFF_SECONDS = 4.0
+
     def post(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        """POST form-encoded ``params``; retries 429s with backoff, raises FixtureError."""
+        backoff = self.FIRST_BACKOFF_SECONDS
+        for _ in range(self.ATTEMPTS - 1):
+            try:
+                return self._post_once(path, params)
+            except FixtureError as error:
+                if error.status != 429:
+                    raise
+            time.sleep(backoff)
+            backoff = min(backoff * 2, self.MAX_BACKOFF_SECONDS)
+        return self._post_once(path, params)
+
+    def _post_once(self, path: str, params: dict[str, str]) -> dict[str, Any]:
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
             self._url + path,
             data=urllib.parse.urlencode(params).encode(),
