@@ -28,7 +28,7 @@ from chargeq_local.runner import (
     RunOptions,
     local_stack,
 )
-from chargeq_local.stripe_fixtures import create_customer
+from stripe_emulator.fixtures import create_customer
 
 #: Signals that end the run cleanly (SIGHUP: the terminal closed).
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -59,8 +59,8 @@ def serve(*, state_path: Path | None = None, out: TextIO = sys.stdout) -> int:
                 table_name=stack.resources.table_name,
                 max_amount=stack.settings.max_amount,
                 currencies=stack.settings.currencies,
-                customer=fixture.customer,
-                payment_method=fixture.payment_method,
+                customer=fixture.id,
+                payment_method=str(fixture.payment_method),
                 logs=str(logs),
             )
             options = RunOptions(progress=False, redelivery_rate=0.0)
