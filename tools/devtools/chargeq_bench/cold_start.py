@@ -47,8 +47,14 @@ from charges.config import FunctionConfig
 from charges.dependencies import Dependencies
 from charges.payments import StripeGateway
 print(time.perf_counter() - _t)
-Dependencies.build(FunctionConfig.from_environment())
-StripeGateway("sk_test_bench", api_base="http://127.0.0.1:9", timeout_seconds=6.0)
+deps = Dependencies.build(FunctionConfig.from_environment())
+StripeGateway(
+    "sk_test_bench",
+    api_base="http://127.0.0.1:9",
+    timeout_seconds=6.0,
+    soft_decline_attempts=deps.config.soft_decline_attempts,
+    pacer=deps.stripe_pacer,
+)
 """
 _BASELINE = "import boto3, stripe\nprint(time.perf_counter() - _t)\n"
 #: What the design requires, imported in the handler's order (Powertools' batch before
