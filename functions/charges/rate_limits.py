@@ -16,7 +16,6 @@ than the share in any second, and ``1 - 1/share`` of it sustained.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -25,16 +24,18 @@ from urllib.parse import urlsplit
 #: Tokens a bucket holds: one request may go at once, the rest are paced.
 BURST = 1.0
 
-#: Path segments that are object IDs (``cus_...``, ``pi_...``): an endpoint counts requests
-#: for every ID together.
-_OBJECT_ID = re.compile(r"^[a-z]+_[A-Za-z0-9_]+$")
 
 
 def endpoint(method: str, url: str) -> str:
-    """The endpoint a request counts against: ``"GET /v1/customers/{id}"``."""
+    """The endpoint a request counts against: ``"GET /v1/customers/{id}"``.
+
+    Stripe's paths are ``/v1/<resource>/<id>/<action>``: the segment after the resource is
+    an object ID, and an endpoint counts requests for every ID together.
+    """
     segments = urlsplit(url).path.rstrip("/").split("/")
-    path = "/".join("{id}" if _OBJECT_ID.match(part) else part for part in segments)
-    return f"{method.upper()} {path}"
+    if len(segments) > 3:
+        segments[3] = "{id}"
+    return f"{method.upper()} {'/'.join(segments)}"
 
 
 def refill_rate(share: float) -> float:
@@ -56,7 +57,9 @@ class TokenBucket:
         """Seconds until a token is there (0: one is there now)."""
         self._tokens = min(BURST, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
-        return max(0.0, (1 - self._tokens) / self.rate)
+        missing = 1 - self._tokens
+        # A nanotoken short is a rounding error, not a reason to sleep for nothing.
+        return missing / self.rate if missing > 1e-9 else 0.0
 
     def take(self) -> None:
         self._tokens -= 1
