@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 BURST = 1.0
 
 
-
 def endpoint(method: str, url: str) -> str:
     """The endpoint a request counts against: ``"GET /v1/customers/{id}"``.
 

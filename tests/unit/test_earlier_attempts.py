@@ -15,9 +15,7 @@ from charges.declines import SOFT_DECLINE_CODES, is_soft_decline
 from charges.outcomes import ChargeResult, PoisonMessage, Reason, TransientFailure, settle_decline
 from charges.payments import idempotency_key, judge_earlier_attempts
 
-REQUEST = ChargeRequest(
-    version=1, request_id="r-1", customer="cus_1", amount=1500, currency="usd"
-)
+REQUEST = ChargeRequest(version=1, request_id="r-1", customer="cus_1", amount=1500, currency="usd")
 
 
 def intent(status: str, *, code: str | None = None, decline_code: str | None = None, **over: Any):
@@ -78,9 +76,7 @@ def test_an_intent_never_confirmed_is_no_attempt():
     assert judge_earlier_attempts(REQUEST, [intent("requires_payment_method")], 3).attempt == 0
 
 
-@pytest.mark.parametrize(
-    "other", [{"amount": 2000}, {"currency": "eur"}, {"customer": "cus_2"}]
-)
+@pytest.mark.parametrize("other", [{"amount": 2000}, {"currency": "eur"}, {"customer": "cus_2"}])
 def test_an_intent_for_another_payload_is_a_payload_conflict(other: dict[str, Any]):
     # Powertools skips payload validation on a takeover: the look-up is where it is caught.
     with pytest.raises(PoisonMessage) as caught:
