@@ -17,7 +17,8 @@ from typing import Any
 from chargeq.status import read_status
 from charges.claims import RecordAttribute, record_key
 from stripe_emulator import StripeEmulator
-from tests.harness import Pipeline, charge_body
+from tests.harness import Pipeline
+from tests.samples import charge_body
 
 DAY = 24 * 3600
 

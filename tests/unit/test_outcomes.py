@@ -12,6 +12,7 @@ import pytest
 from charges.metric_names import MetricName
 from charges.observability import metrics
 from charges.outcomes import ChargeResult, Reason, TransientFailure, report, settle_failure
+from tests.unit.fakes import FakeDeadLetters
 
 
 @pytest.fixture
@@ -62,8 +63,8 @@ def test_a_lock_timeout_is_not_counted_as_rate_limiting(
 ):
     with pytest.raises(TransientFailure):
         settle_failure(
-            record(), TransientFailure(reason, "429"), dead_letters=None, max_receive_count=5
-        )  # type: ignore[arg-type]
+            record(), TransientFailure(reason, "429"), FakeDeadLetters(), max_receive_count=5
+        )
     assert counted[metric]["Value"] == [1.0]
     assert not_metric not in counted
 

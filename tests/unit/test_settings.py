@@ -5,6 +5,7 @@ endpoint; globally 25/s in a sandbox, 100/s live)."""
 from __future__ import annotations
 
 import pytest
+
 from chargeq.settings import (
     STRIPE_ENDPOINTS,
     STRIPE_SANDBOX_RATE_LIMIT,
