@@ -155,3 +155,19 @@ def test_soft_declines_are_tried_again_under_attempt_keys_then_final(
     assert status.state == "declined"
     assert pipeline.dead_letter_reasons() == []
     assert json.dumps(status.result).count("processing_error") >= 1
+
+
+def test_a_processing_bank_debit_is_stored_pending_never_charged(
+    pipeline: Pipeline, stripe: StripeEmulator
+):
+    # GIVEN a US bank account debit: an off-session PaymentIntent stays processing until
+    # the bank settles (docs.stripe.com/payments/ach-direct-debit; docs.stripe.com/testing,
+    # "pm_usBankAccount_processing": stays in processing)
+    pipeline.send(charge_body("ach-1", payment_method="pm_usBankAccount_processing"))
+    # WHEN the function charges it
+    report = pipeline.run_batch()
+    # THEN it is stored as pending, not charged, and the message is done
+    assert report.deleted == 1
+    status = read_status(pipeline.dynamodb, pipeline.resources.table_name, "ach-1")
+    assert status.state == "pending"
+    assert status.result is not None and status.result["status"] == "processing"
