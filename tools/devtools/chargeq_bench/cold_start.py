@@ -46,14 +46,18 @@ import charges.handler
 from charges.config import FunctionConfig
 from charges.dependencies import Dependencies
 from charges.payments import StripeGateway
+from charges.rate_limits import StripePacer
 print(time.perf_counter() - _t)
-deps = Dependencies.build(FunctionConfig.from_environment())
+config = FunctionConfig.from_environment()
+Dependencies.build(config)
 StripeGateway(
     "sk_test_bench",
     api_base="http://127.0.0.1:9",
     timeout_seconds=6.0,
-    soft_decline_attempts=deps.config.soft_decline_attempts,
-    pacer=deps.stripe_pacer,
+    soft_decline_attempts=config.soft_decline_attempts,
+    pacer=StripePacer(
+        config.stripe_requests_per_second, config.stripe_endpoint_requests_per_second
+    ),
 )
 """
 _BASELINE = "import boto3, stripe\nprint(time.perf_counter() - _t)\n"
