@@ -195,8 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser(
         "status",
         help="what the idempotency record says about a request",
-        description="Print the request's state: not_found, in_progress, charged (with the "
-        "PaymentIntent) or declined.",
+        description="Print the request's state: not_found, in_progress, released (an attempt "
+        "failed; the next delivery looks Stripe up first), charged (with the PaymentIntent), "
+        "declined, or pending (a PaymentIntent still processing, not yet a success).",
     )
     _add_target_options(status)
     status.add_argument("request_id", metavar="REQUEST_ID")

@@ -19,21 +19,29 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from charges.config import STRIPE_API_BASE, FunctionConfig
 from charges.contract import CURRENCY_PATTERN, STRIPE_MAX_AMOUNT, split_codes
 from charges.metric_names import MetricName
+from charges.rate_limits import BURST, refill_rate
 
 __all__ = ["METRICS_NAMESPACE", "MetricName", "OutputName", "PipelineSettings", "SettingsError"]
 
 DAY = 24 * 3600
 
-#: Stripe's documented live-mode rate limit, requests per second.
+#: Stripe's documented rate limits, requests per second (docs.stripe.com/rate-limits): the
+#: account's global limit in a sandbox (live mode: 100), and each API endpoint's.
+STRIPE_SANDBOX_RATE_LIMIT = 25
 STRIPE_LIVE_RATE_LIMIT = 100
+STRIPE_ENDPOINT_RATE_LIMIT = 25
 
 #: How long idempotency records are kept: the life of the pipeline, in practice. No finite
 #: horizon bounds when a redriven message can come back (see ``idempotency_expiry_days``).
 RECORD_LIFETIME_DAYS = 3650
 
-#: Fastest Stripe round trip we plan for when deriving the worst-case request rate.
-#: Real PaymentIntent confirmations take hundreds of milliseconds; 200 ms is a floor.
-FASTEST_STRIPE_LATENCY_SECONDS = 0.2
+#: The Stripe endpoints the function calls: a charge, the look-up's listing (each page is
+#: a request) and the customer read for its default payment method.
+STRIPE_ENDPOINTS = (
+    "POST /v1/payment_intents",
+    "GET /v1/payment_intents",
+    "GET /v1/customers/{id}",
+)
 
 #: Every context key the stack reads lives under this prefix in cdk.json.
 CONTEXT_PREFIX = "chargeq:"
@@ -105,7 +113,21 @@ class PipelineSettings(BaseModel):
         None, description="Import this existing secret; when unset, the stack creates one."
     )
     stripe_rate_limit: int = Field(
-        STRIPE_LIVE_RATE_LIMIT, ge=1, description="Requests per second the account may send."
+        STRIPE_SANDBOX_RATE_LIMIT,
+        ge=1,
+        description="Requests per second this pipeline may send to the Stripe account in all "
+        "(Stripe's global limit: 25 in a sandbox, 100 live; less if others share the account).",
+    )
+    stripe_endpoint_rate_limit: int = Field(
+        STRIPE_ENDPOINT_RATE_LIMIT,
+        ge=1,
+        description="Requests per second this pipeline may send to one Stripe endpoint.",
+    )
+    soft_decline_attempts: int = Field(
+        3,
+        ge=1,
+        description="Attempts a soft decline gets in all, one delivery each; at most "
+        "max_receive_count - 1.",
     )
 
     # Alarms.
@@ -147,13 +169,31 @@ class PipelineSettings(BaseModel):
                 "retention, so a chain of redrives can bring a request back after its record "
                 "expired, and Stripe will have forgotten its idempotency key: a second charge"
             )
-        if self.worst_case_stripe_rate > self.stripe_rate_limit:
+        if self.soft_decline_attempts > self.max_receive_count - 1:
             raise ValueError(
-                f"max_concurrency ({self.max_concurrency}) x records_in_flight "
-                f"({self.records_in_flight}) / {FASTEST_STRIPE_LATENCY_SECONDS}s can reach "
-                f"{self.worst_case_stripe_rate:.0f} Stripe requests per second, above "
-                f"stripe_rate_limit ({self.stripe_rate_limit}); lower the concurrency"
+                f"soft_decline_attempts ({self.soft_decline_attempts}) must be at most "
+                f"max_receive_count - 1 ({self.max_receive_count - 1}): each attempt takes a "
+                "delivery, and one must be left for the final record"
             )
+        for limit, name in (
+            (self.stripe_rate_limit, "stripe_rate_limit"),
+            (self.stripe_endpoint_rate_limit, "stripe_endpoint_rate_limit"),
+        ):
+            if limit / self.max_concurrency <= BURST:
+                raise ValueError(
+                    f"{name} ({limit}) shared by max_concurrency ({self.max_concurrency}) "
+                    f"containers leaves each at most {limit / self.max_concurrency:.2f} requests "
+                    "per second, which a container cannot pace (it needs more than one); lower "
+                    "the concurrency"
+                )
+        worst = self.worst_case_stripe_rates
+        for where, rate in worst.items():
+            limit = self.stripe_rate_limit if where == "global" else self.stripe_endpoint_rate_limit
+            if rate > limit + 1e-9:
+                raise ValueError(
+                    f"the worst case of {where} is {rate:.1f} Stripe requests per second, "
+                    f"above its limit ({limit})"
+                )
         return self
 
     # Derived values: computed here so the stack and the local runtime agree.
@@ -176,9 +216,34 @@ class PipelineSettings(BaseModel):
         return self.idempotency_expiry_days * DAY
 
     @property
-    def worst_case_stripe_rate(self) -> float:
-        """Stripe requests per second if every slot fires at the fastest latency."""
-        return self.max_concurrency * self.records_in_flight / FASTEST_STRIPE_LATENCY_SECONDS
+    def stripe_share_per_container(self) -> float:
+        """Requests per second each container may send to the account (its share)."""
+        return self.stripe_rate_limit / self.max_concurrency
+
+    @property
+    def stripe_endpoint_share_per_container(self) -> float:
+        """Requests per second each container may send to one endpoint."""
+        return self.stripe_endpoint_rate_limit / self.max_concurrency
+
+    @property
+    def worst_case_stripe_rates(self) -> dict[str, float]:
+        """The most requests in any one second, globally and per endpoint, whatever
+        Stripe's latency: every container's token buckets (``charges.rate_limits``) spent to
+        the last token, ``burst + refill`` each, for ``max_concurrency`` containers."""
+
+        def worst(share: float) -> float:
+            return self.max_concurrency * (BURST + refill_rate(share))
+
+        rates = {"global": worst(self.stripe_share_per_container)}
+        for name in STRIPE_ENDPOINTS:
+            rates[name] = worst(self.stripe_endpoint_share_per_container)
+        return rates
+
+    @property
+    def sustained_stripe_rate(self) -> float:
+        """Requests per second the pipeline sustains on a backlog at most (the buckets'
+        refill: the global one binds when it is no larger than an endpoint's)."""
+        return self.max_concurrency * refill_rate(self.stripe_share_per_container)
 
     @property
     def stripe_timeout_seconds(self) -> float:
@@ -250,6 +315,9 @@ class PipelineSettings(BaseModel):
             records_in_flight=self.records_in_flight,
             stripe_timeout_seconds=self.stripe_timeout_seconds,
             stripe_api_base=stripe_api_base,
+            soft_decline_attempts=self.soft_decline_attempts,
+            stripe_requests_per_second=self.stripe_share_per_container,
+            stripe_endpoint_requests_per_second=self.stripe_endpoint_share_per_container,
         )
 
     @classmethod

@@ -15,7 +15,10 @@ class RequestStatus:
     """One request's idempotency record, read for a person."""
 
     request_id: str
-    state: str  # "not_found", "in_progress", "charged", "declined"
+    #: "not_found"; "in_progress" (a delivery holds the claim); "released" (an attempt
+    #: failed or its claim timed out: the next delivery looks Stripe up first); or the
+    #: stored outcome: "charged", "declined", "pending" (a PaymentIntent still processing).
+    state: str
     result: dict[str, Any] | None = None
     expires_at: int | None = None
     in_progress_until_ms: int | None = None
@@ -41,9 +44,10 @@ def read_status(dynamodb: Any, table_name: str, request_id: str) -> RequestStatu
     status = item.get(RecordAttribute.STATUS, {}).get("S", "")
     if status == "INPROGRESS":
         until = item.get(RecordAttribute.IN_PROGRESS_EXPIRY, {}).get("N")
+        held = until is None or int(until) > time.time() * 1000
         return RequestStatus(
             request_id,
-            "in_progress",
+            "in_progress" if held else "released",
             expires_at=expires_at,
             in_progress_until_ms=int(until) if until else None,
         )

@@ -1,24 +1,31 @@
 """Claim a request in the idempotency table before charging it (Powertools idempotency).
 
-The protocol, carried out by Powertools around ``gateway.charge``:
+The protocol, carried out by Powertools around the charge:
 
-1. put an INPROGRESS record keyed on ``request_id`` (fails if a live record exists);
+1. put an INPROGRESS record keyed on ``request_id`` (a conditional put: refused while a
+   live record exists);
 2. charge;
-3. on a result (charged or declined) mark the record COMPLETED with the result; on an
-   exception delete the record so a later delivery can try again.
+3. on a result (charged, declined, pending) mark the record COMPLETED with the result; on
+   an exception *release* the claim (``ClaimStore._delete_record``) so a later delivery
+   can try again.
 
 A redelivery of a completed request gets the stored result back with one DynamoDB call and
-no Stripe call. A record left INPROGRESS by a process that died expires with the Lambda's
-remaining time (``register_lambda_context``); the retry that follows reuses the same Stripe
-idempotency key, so Stripe, not this table, is what keeps that retry from charging twice.
+no Stripe call. A claim that replaces an earlier record (a *takeover*: the earlier claim
+was released, or its in-progress time or its expiry ran out) is the durable evidence that
+an earlier attempt may have reached Stripe, so the charge looks Stripe up first. The
+evidence lives in the table this pipeline controls, never in SQS's delivery metadata
+(receive count, ``SentTimestamp``, attributes), which a ``StartMessageMoveTask`` redrive
+resets.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -26,12 +33,16 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import (
+    STATUS_CONSTANTS,
+    DataRecord,
+)
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import (
     PydanticSerializer,
 )
 
 from charges.contract import ChargeRequest
-from charges.delivery import Delivery
+from charges.observability import logger
 from charges.outcomes import ChargeResult, mark_replayed
 from charges.payments import PaymentGateway
 
@@ -46,7 +57,7 @@ class RecordAttribute:
 
     KEY = "id"
     EXPIRY = "expiration"  # epoch seconds; the table's TTL attribute
-    IN_PROGRESS_EXPIRY = "in_progress_expiration"  # epoch milliseconds
+    IN_PROGRESS_EXPIRY = "in_progress_expiration"  # epoch milliseconds; 0 once released
     STATUS = "status"
     DATA = "data"
     VALIDATION = "validation"
@@ -82,26 +93,135 @@ def idempotency_config(expires_after_seconds: int) -> IdempotencyConfig:
     )
 
 
-def persistence_layer(table_name: str, dynamodb_client: Any) -> DynamoDBPersistenceLayer:
-    """Powertools' DynamoDB persistence layer on ``table_name``, with the attribute names."""
-    return DynamoDBPersistenceLayer(
-        table_name=table_name,
-        boto3_client=dynamodb_client,
-        key_attr=RecordAttribute.KEY,
-        expiry_attr=RecordAttribute.EXPIRY,
-        in_progress_expiry_attr=RecordAttribute.IN_PROGRESS_EXPIRY,
-        status_attr=RecordAttribute.STATUS,
-        data_attr=RecordAttribute.DATA,
-        validation_key_attr=RecordAttribute.VALIDATION,
-    )
+@dataclass(frozen=True)
+class Takeover:
+    """The earlier record a claim replaced: an attempt that may have reached Stripe.
+
+    ``status`` is the earlier record's (INPROGRESS: released or timed out; COMPLETED: its
+    expiry passed before DynamoDB's TTL deleted it); ``expiration`` its expiry, epoch
+    seconds (each claim writes ``now + idempotency expiry``, so it dates the *last* claim).
+    """
+
+    status: str
+    expiration: int
+
+
+@runtime_checkable
+class KeepsEvidence(Protocol):
+    """A persistence layer that tells a claim what it took over (``ClaimStore``, and the
+    unit tests' in-memory store)."""
+
+    def takeover(self, idempotency_key: str) -> Takeover | None:
+        """What this thread's last claim of ``idempotency_key`` replaced, if anything."""
+        ...
+
+
+class ClaimStore(DynamoDBPersistenceLayer):
+    """Powertools' DynamoDB persistence layer that keeps the evidence of earlier attempts.
+
+    Two changes, both through documented seams (no private Powertools method is patched):
+
+    - **Takeovers are learnt.** A botocore event hook on this layer's own DynamoDB client
+      adds ``ReturnValues="ALL_OLD"`` to the claim's conditional PutItem: a put that
+      replaced an item returns it (no extra request, no extra capacity: the put writes the
+      item anyway). ``takeover(key)`` tells the charge about it, on the thread that claimed
+      (the records of a batch are claimed concurrently, each on its own thread).
+    - **A failed attempt releases its claim instead of deleting it** (``_delete_record``,
+      the custom-store method Powertools calls when the wrapped function raises): the
+      record stays INPROGRESS with ``in_progress_expiration = 0``, so the next delivery
+      claims it at once and sees a takeover. If the update itself fails, the record stays
+      INPROGRESS until its in-progress expiry: still evidence.
+
+    Why the evidence outlives every retry: each claim re-puts the record with ``expiration
+    = now + idempotency expiry``, the settings require that expiry to cover queue plus DLQ
+    retention, and a message only comes back from the DLQ within that horizon of its last
+    claim.
+    """
+
+    def __init__(self, table_name: str, dynamodb_client: Any) -> None:
+        super().__init__(
+            table_name=table_name,
+            boto3_client=dynamodb_client,
+            key_attr=RecordAttribute.KEY,
+            expiry_attr=RecordAttribute.EXPIRY,
+            in_progress_expiry_attr=RecordAttribute.IN_PROGRESS_EXPIRY,
+            status_attr=RecordAttribute.STATUS,
+            data_attr=RecordAttribute.DATA,
+            validation_key_attr=RecordAttribute.VALIDATION,
+        )
+        self._claims = threading.local()
+        events = self.client.meta.events
+        events.register(
+            "provide-client-params.dynamodb.PutItem",
+            self._return_replaced_item,
+            unique_id=f"chargeq-claim-params-{id(self)}",
+        )
+        events.register(
+            "after-call.dynamodb.PutItem",
+            self._note_takeover,
+            unique_id=f"chargeq-claim-result-{id(self)}",
+        )
+
+    def takeover(self, idempotency_key: str) -> Takeover | None:
+        """What this thread's last claim of ``idempotency_key`` replaced (once), if anything."""
+        taken: dict[str, Takeover] = getattr(self._claims, "takeovers", {})
+        return taken.pop(idempotency_key, None)
+
+    def _return_replaced_item(self, params: dict[str, Any], context: dict[str, Any], **_: Any):
+        """botocore ``provide-client-params``: ask the claim's put for the item it replaces."""
+        # Only Powertools' conditional claim on this table (the client is this layer's own).
+        if params.get("TableName") != self.table_name or "ConditionExpression" not in params:
+            return
+        params["ReturnValues"] = "ALL_OLD"
+        context["chargeq_claim_key"] = params["Item"][self.key_attr]["S"]
+
+    def _note_takeover(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any):
+        """botocore ``after-call``: a successful claim that returned an item took it over."""
+        key = context.get("chargeq_claim_key")
+        if key is None:
+            return
+        taken: dict[str, Takeover] = self._claims.__dict__.setdefault("takeovers", {})
+        taken.pop(key, None)
+        replaced = parsed.get("Attributes")
+        if "Error" in parsed or not replaced:
+            return  # refused (a live record) or a fresh key: no takeover
+        record = self._item_to_data_record(replaced)
+        taken[key] = Takeover(status=record.status, expiration=int(record.expiry_timestamp or 0))
+
+    def _delete_record(self, data_record: DataRecord) -> None:
+        """Release the claim: expire its in-progress time, keep the record as evidence.
+
+        Conditional on the record still being INPROGRESS: an UpdateItem would otherwise
+        create a bare item for a key that vanished, and a completed result is never undone.
+        """
+        self.client.update_item(
+            TableName=self.table_name,
+            Key=self._get_key(data_record.idempotency_key),
+            UpdateExpression="SET #in_progress_expiry = :released",
+            ConditionExpression="#status = :inprogress",
+            ExpressionAttributeNames={
+                "#in_progress_expiry": self.in_progress_expiry_attr,
+                "#status": self.status_attr,
+            },
+            ExpressionAttributeValues={
+                ":released": {"N": "0"},
+                ":inprogress": {"S": STATUS_CONSTANTS["INPROGRESS"]},
+            },
+        )
+
+
+def persistence_layer(table_name: str, dynamodb_client: Any) -> ClaimStore:
+    """The claim store on ``table_name``: Powertools' DynamoDB layer with the attribute names."""
+    return ClaimStore(table_name, dynamodb_client)
 
 
 def make_charge_once(
-    gateway: PaymentGateway,
-    persistence: BasePersistenceLayer,
-    config: IdempotencyConfig,
+    gateway: PaymentGateway, persistence: BasePersistenceLayer, config: IdempotencyConfig
 ) -> ChargeOnce:
-    """Build ``charge_once(request=..., delivery=...)`` over the given collaborators.
+    """Build ``charge_once(request=...)`` over the given collaborators.
+
+    A persistence layer that keeps no evidence (not ``KeepsEvidence``) gives none: every
+    claim is then treated as a possible takeover and looks Stripe up first (safe, dearer).
 
     The decorator is applied here rather than at import so the table and the Stripe client
     are built by the caller once per container, and tests can pass their own.
@@ -114,8 +234,17 @@ def make_charge_once(
         output_serializer=PydanticSerializer(ChargeResult),
         key_prefix=KEY_PREFIX,
     )
-    def charge_once(*, request: ChargeRequest, delivery: Delivery) -> ChargeResult:
-        # Powertools hashes ``request`` only; ``delivery`` rides along unhashed.
-        return gateway.charge(request, delivery)
+    def charge_once(*, request: ChargeRequest) -> ChargeResult:
+        # Runs on the thread that claimed, right after the claim's put.
+        if not isinstance(persistence, KeepsEvidence):
+            return gateway.charge(request, look_up_first=True)
+        takeover = persistence.takeover(record_key(request.request_id))
+        if takeover is not None:
+            logger.info(
+                "claim took over an earlier attempt; looking Stripe up first",
+                request_id=request.request_id,
+                earlier_status=takeover.status,
+            )
+        return gateway.charge(request, look_up_first=takeover is not None)
 
     return charge_once

@@ -55,6 +55,15 @@ class FunctionConfig(BaseModel):
     #: Per-request Stripe timeout, in seconds.
     stripe_timeout_seconds: float = Field(alias="STRIPE_TIMEOUT_SECONDS", gt=0)
     stripe_api_base: str = Field(alias="STRIPE_API_BASE", pattern=r"^https?://")
+    #: Attempts a soft decline gets in all (``charges.declines``), each under its own key.
+    soft_decline_attempts: int = Field(alias="SOFT_DECLINE_ATTEMPTS", ge=1)
+    #: This container's share of Stripe's account-wide limit, requests per second (the
+    #: limit divided by the event source's maximum concurrency; ``charges.rate_limits``).
+    stripe_requests_per_second: float = Field(alias="STRIPE_REQUESTS_PER_SECOND", gt=1)
+    #: This container's share of each Stripe endpoint's limit, requests per second.
+    stripe_endpoint_requests_per_second: float = Field(
+        alias="STRIPE_ENDPOINT_REQUESTS_PER_SECOND", gt=1
+    )
 
     @field_validator("currencies", mode="before")
     @classmethod

@@ -125,7 +125,9 @@ class ChargeRequest(BaseModel):
         None,
         pattern=r"^pm_[A-Za-z0-9_]+" + END,
         max_length=255,
-        description="Stripe PaymentMethod ID; when absent the customer's default is charged.",
+        description="Stripe PaymentMethod ID. When absent, the customer's "
+        "invoice_settings.default_payment_method is charged, else its default_source; a "
+        "customer with neither is dead-lettered with reason no_payment_method, uncharged.",
     )
     description: StrictStr | None = Field(None, max_length=1000)
     metadata: dict[MetadataKey, MetadataValue] | None = Field(

@@ -22,7 +22,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from charges.delivery import FIRST_SENT_ATTRIBUTE, Delivery
 from charges.outcomes import PoisonMessage, TransientFailure
 
 #: Message attribute names on dead-lettered messages; the CLI's `dlq list` reads them.
@@ -88,9 +87,6 @@ class DeadLetterQueue:
             SOURCE_MESSAGE_ATTRIBUTE: record.message_id,
             RECEIVE_COUNT_ATTRIBUTE: record.attributes.approximate_receive_count,
             FAILED_AT_ATTRIBUTE: datetime.now(UTC).isoformat(timespec="seconds"),
-            # A redrive makes a new message; this keeps the request's age across it, so
-            # a late retry knows to look for an earlier charge (see charges.delivery).
-            FIRST_SENT_ATTRIBUTE: str(Delivery.from_record(record).first_sent_ms),
         }
         # SQS refuses empty bodies; an empty poison message is still kept, as a marker.
         body = record.body or "(empty body)"

@@ -29,6 +29,7 @@ from charges.dead_letters import DeadLetterQueue
 from charges.observability import record_stripe_latency
 from charges.outcomes import DeadLetters
 from charges.payments import PaymentGateway, StripeGateway
+from charges.rate_limits import StripePacer
 
 #: How long the Stripe key is cached before Secrets Manager is asked again (rotation).
 SECRET_MAX_AGE_SECONDS = 300
@@ -103,7 +104,16 @@ class Dependencies:
         )
         return cls.of(
             config,
-            gateway=StripeGateways(config, secrets, wrap=wrap_gateway),
+            gateway=StripeGateways(
+                config,
+                secrets,
+                # One per container, shared by its record threads and every gateway it
+                # builds: the container's share of Stripe's rate limits.
+                StripePacer(
+                    config.stripe_requests_per_second, config.stripe_endpoint_requests_per_second
+                ),
+                wrap=wrap_gateway,
+            ),
             persistence=persistence_layer(
                 config.idempotency_table_name,
                 session.client("dynamodb", config=_AWS_CLIENT_CONFIG),
@@ -132,10 +142,16 @@ class StripeGateways:
     """
 
     def __init__(
-        self, config: FunctionConfig, secrets: SecretsProvider, *, wrap: GatewayWrapper | None
+        self,
+        config: FunctionConfig,
+        secrets: SecretsProvider,
+        pacer: StripePacer,
+        *,
+        wrap: GatewayWrapper | None,
     ) -> None:
         self._config = config
         self._secrets = secrets
+        self.pacer = pacer
         self._wrap = wrap
         self._api_key: str | None = None
         self._gateway: PaymentGateway | None = None
@@ -149,6 +165,8 @@ class StripeGateways:
                 api_key,
                 api_base=self._config.stripe_api_base,
                 timeout_seconds=self._config.stripe_timeout_seconds,
+                soft_decline_attempts=self._config.soft_decline_attempts,
+                pacer=self.pacer,
                 on_latency=record_stripe_latency,
             )
             self._gateway = self._wrap(gateway) if self._wrap else gateway

@@ -18,7 +18,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from charges.batch import ConcurrentBatchProcessor
 from charges.contract import parse_charge_request
-from charges.delivery import Delivery
 from charges.dependencies import Dependencies, get_dependencies
 from charges.observability import logger, metrics
 from charges.outcomes import ChargeResult, report, settle_failure
@@ -55,9 +54,10 @@ def handle_record(record: SQSRecord, deps: Dependencies) -> ChargeResult | None:
         logger.thread_safe_append_keys(
             request_id=request.request_id, correlation_id=request.request_id
         )
-        # 2-4. Claim the request_id, charge under its Stripe key, record the result: a
-        # completed claim returns its stored result instead (Powertools idempotency).
-        result = deps.charge_once()(request=request, delivery=Delivery.from_record(record))
+        # 2-4. Claim the request_id (a takeover of an earlier claim: look Stripe up first),
+        # charge under the attempt's Stripe key, record the result; a completed claim
+        # returns its stored result instead (Powertools idempotency, charges.claims).
+        result = deps.charge_once()(request=request)
     except Exception as error:  # every error is settled by the outcome policy; none is lost
         settle_failure(record, error, deps.dead_letters, deps.config.max_receive_count)
         return None

@@ -10,9 +10,14 @@ class MetricName:
 
     SUCCEEDED = "ChargeSucceeded"
     DECLINED = "ChargeDeclined"
+    #: A PaymentIntent left ``processing`` (bank debit): not a success until it settles.
+    PENDING = "ChargePending"
+    SOFT_DECLINE = "SoftDecline"
     DUPLICATE_SUPPRESSED = "DuplicateSuppressed"
     TRANSIENT_FAILURE = "TransientFailure"
     POISON = "PoisonMessage"
     PAYLOAD_CONFLICT = "PayloadConflict"
     STRIPE_RATE_LIMITED = "StripeRateLimited"
+    #: 429 ``lock_timeout``: concurrent writes to one Stripe object, not the rate limit.
+    STRIPE_LOCK_TIMEOUT = "StripeLockTimeout"
     STRIPE_LATENCY = "StripeLatency"  # Milliseconds

@@ -1,12 +1,16 @@
 """What can become of a charge request, and what the function then does: the outcome policy.
 
-A record ends one of four ways, decided here and nowhere else (what is counted, logged,
+A record ends one of these ways, decided here and nowhere else (what is counted, logged,
 dead-lettered or handed back to SQS):
 
-- **charged** and **declined** are final results. They are returned (not raised) by the
-  payment step, so Powertools stores them and every redelivery gets the stored result back.
+- **charged**, **declined** and **pending** are results. They are returned (not raised)
+  by the payment step, so Powertools stores them and every redelivery gets the stored
+  result back. ``pending`` is a PaymentIntent in ``processing`` (a bank debit): stored and
+  counted as pending, never as a success, since it can still fail days later.
 - **transient** (``TransientFailure``): the work may succeed later. The record is reported
-  failed and SQS delivers it again; on its last allowed delivery it goes to the DLQ.
+  failed and SQS delivers it again; on its last allowed delivery it goes to the DLQ. A
+  *soft* decline (``charges.declines``) is transient until ``soft_decline_attempts``
+  attempts were made (``settle_decline``).
 - **poison** (``PoisonMessage``): it can never succeed. It goes to the DLQ at once with a
   machine-readable reason and never reaches Stripe.
 """
@@ -26,6 +30,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from pydantic import BaseModel, ConfigDict, Field
 
+from charges.declines import is_soft_decline
 from charges.metric_names import MetricName
 from charges.observability import count, logger
 
@@ -41,13 +46,17 @@ class Reason(StrEnum):
     PAYLOAD_CONFLICT = "payload_conflict"
     STRIPE_INVALID_REQUEST = "stripe_invalid_request"
     STRIPE_IDEMPOTENCY_CONFLICT = "stripe_idempotency_conflict"
+    NO_PAYMENT_METHOD = "no_payment_method"
     # Transient: the world is wrong for now.
     STRIPE_UNREACHABLE = "stripe_unreachable"
     STRIPE_RATE_LIMITED = "stripe_rate_limited"
+    STRIPE_LOCK_TIMEOUT = "stripe_lock_timeout"
+    STRIPE_IDEMPOTENCY_KEY_IN_USE = "stripe_idempotency_key_in_use"
     STRIPE_SERVER_ERROR = "stripe_server_error"
     STRIPE_AUTHENTICATION = "stripe_authentication"
     IDEMPOTENCY_STORE = "idempotency_store"
     IN_PROGRESS = "in_progress"
+    SOFT_DECLINE = "soft_decline"
     DLQ_UNAVAILABLE = "dlq_unavailable"
     UNEXPECTED_ERROR = "unexpected_error"
     # A transient failure that used up every delivery SQS allows.
@@ -86,7 +95,7 @@ class ChargeResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     request_id: str
-    outcome: Literal["charged", "declined"]
+    outcome: Literal["charged", "declined", "pending"]
     payment_intent_id: str | None
     status: str
     amount: int
@@ -102,6 +111,25 @@ def mark_replayed(response: ChargeResult, idempotent_data: DataRecord) -> Charge
     """Powertools' ``response_hook``: called only when a stored result is returned."""
     del idempotent_data  # the stored record; the result says all we need
     return response.model_copy(update={"replayed": True})
+
+
+def settle_decline(result: ChargeResult, attempt: int, attempts: int) -> ChargeResult:
+    """A soft decline is tried again while attempts remain; every other result is final.
+
+    ``attempt`` is the 0-based number of the attempt that produced ``result``;
+    ``attempts`` the ``soft_decline_attempts`` setting. Raises ``TransientFailure`` (reason
+    ``soft_decline``): the claim is released, SQS delivers the message again after the
+    visibility timeout, and that delivery looks Stripe up, finds ``attempt + 1`` soft
+    declines and makes the next attempt under its own key.
+    """
+    if result.outcome != "declined" or not is_soft_decline(result.error_code, result.decline_code):
+        return result
+    if attempt + 1 < attempts:
+        raise TransientFailure(
+            Reason.SOFT_DECLINE,
+            f"attempt {attempt + 1} of {attempts}: {result.decline_code or result.error_code}",
+        )
+    return result
 
 
 def classify(error: Exception) -> PoisonMessage | TransientFailure | None:
@@ -139,6 +167,8 @@ def report(result: ChargeResult) -> None:
         count(MetricName.DUPLICATE_SUPPRESSED)
     elif result.outcome == "charged":
         count(MetricName.SUCCEEDED)
+    elif result.outcome == "pending":
+        count(MetricName.PENDING)
     else:
         count(MetricName.DECLINED)
     logger.info(
@@ -175,6 +205,11 @@ def settle_failure(
     count(MetricName.TRANSIENT_FAILURE)
     if failure.reason is Reason.STRIPE_RATE_LIMITED:
         count(MetricName.STRIPE_RATE_LIMITED)
+    elif failure.reason is Reason.STRIPE_LOCK_TIMEOUT:
+        # Two writes to one object at once: not the account's rate limit.
+        count(MetricName.STRIPE_LOCK_TIMEOUT)
+    elif failure.reason is Reason.SOFT_DECLINE:
+        count(MetricName.SOFT_DECLINE)
     receive_count = int(record.attributes.approximate_receive_count)
     if receive_count >= max_receive_count:
         # The redrive policy would move it on the next receive, without a reason.

@@ -1,22 +1,32 @@
 """The Stripe gateway: the only module that imports ``stripe``.
 
-Every charge is an off-session PaymentIntent confirmed at once, sent with an idempotency
-key derived from ``request_id`` alone, so the key is the same on every SQS redelivery, every
-Lambda retry and every DLQ redrive: if the first attempt reached Stripe, the retry gets the
-first attempt's result instead of a second charge (within Stripe's 24-hour key lifetime).
+Every charge is an off-session PaymentIntent confirmed at once, with an explicit payment
+method and an idempotency key derived from ``request_id`` and the attempt number alone, so
+the key is the same on every SQS redelivery, every Lambda retry and every DLQ redrive of
+one attempt: if the attempt reached Stripe, the retry gets its result instead of a second
+charge (within Stripe's 24-hour key lifetime). Beyond the key, the claim's evidence
+(``charges.claims``) has the gateway look Stripe up first.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import stripe
 
 from charges.contract import ChargeRequest
-from charges.delivery import Delivery
-from charges.outcomes import ChargeResult, PoisonMessage, Reason, TransientFailure
+from charges.declines import is_soft_decline
+from charges.outcomes import (
+    ChargeResult,
+    PoisonMessage,
+    Reason,
+    TransientFailure,
+    settle_decline,
+)
+from charges.rate_limits import StripePacer
 
 #: Pin the API version so a Stripe upgrade cannot change response shapes under us.
 STRIPE_API_VERSION = "2026-10-28.endive"
@@ -24,38 +34,86 @@ STRIPE_API_VERSION = "2026-10-28.endive"
 #: Prefix of every Stripe idempotency key; changing it would break dedup of in-flight work.
 IDEMPOTENCY_KEY_PREFIX = "chargeq-v1"
 
-# PaymentIntent statuses that mean the money is taken or on its way.
-_CHARGED_STATUSES = frozenset({"succeeded", "processing", "requires_capture"})
+# PaymentIntent statuses that mean the money is taken.
+_CHARGED_STATUSES = frozenset({"succeeded", "requires_capture"})
+#: A PaymentIntent whose payment is on its way (bank debits): not yet a success.
+_PENDING_STATUS = "processing"
 
 
-def idempotency_key(request_id: str, attempt: int = 1) -> str:
-    """The Stripe idempotency key for a request: derived from ``request_id`` only.
-
-    ``attempt`` above 1 is used only after Stripe replayed a saved 500 for the first key
-    and a look-up found no PaymentIntent (see ``StripeGateway.charge``).
-    """
+def idempotency_key(request_id: str, attempt: int = 0) -> str:
+    """The Stripe idempotency key of one attempt: ``chargeq-v1:<request_id>`` for attempt 0,
+    ``chargeq-v1:<request_id>:attempt-<n>`` for attempt n after n soft declines."""
     base = f"{IDEMPOTENCY_KEY_PREFIX}:{request_id}"
-    return base if attempt <= 1 else f"{base}:attempt-{attempt}"
-
-
-#: How far before a message's first enqueue a matching PaymentIntent can have been created
-#: (clock skew between SQS and Stripe), when looking one up.
-_LOOKUP_MARGIN_SECONDS = 3600
+    return base if attempt <= 0 else f"{base}:attempt-{attempt}"
 
 
 class PaymentGateway(Protocol):
     """What the handler needs from a payment provider."""
 
-    def charge(self, request: ChargeRequest, delivery: Delivery | None = None) -> ChargeResult:
-        """Charge once; return charged or declined, or raise Poison/Transient."""
+    def charge(self, request: ChargeRequest, *, look_up_first: bool) -> ChargeResult:
+        """Charge once; return charged, declined or pending, or raise Poison/Transient."""
         ...
+
+
+@dataclass(frozen=True)
+class EarlierAttempts:
+    """What the look-up found for a request: a final result, or the next attempt's number.
+
+    ``attempt`` is the number of soft-declined PaymentIntents found (``charges.declines``).
+    """
+
+    result: ChargeResult | None
+    attempt: int
+
+
+def judge_earlier_attempts(
+    request: ChargeRequest, intents: Iterable[Any], soft_decline_attempts: int
+) -> EarlierAttempts:
+    """Decide from the PaymentIntents made for ``request`` (newest first) what to do.
+
+    A succeeded one is the charge (``charged``); else a processing one is ``pending``; a
+    hard decline was final; ``soft_decline_attempts`` soft declines are final too; else
+    the next attempt is numbered by the soft declines. Raises ``PoisonMessage``
+    (``payload_conflict``) when one was made for another customer, amount or currency:
+    Powertools does not validate the payload on a takeover, so this is where a reused
+    ``request_id`` is caught.
+    """
+    intents = list(intents)
+    for intent in intents:
+        if (_customer_id(intent), intent.amount, intent.currency) != (
+            request.customer,
+            request.amount,
+            request.currency,
+        ):
+            raise PoisonMessage(
+                Reason.PAYLOAD_CONFLICT,
+                f"PaymentIntent {intent.id} was made for this request_id with a different "
+                "customer, amount or currency",
+            )
+    for wanted in (_CHARGED_STATUSES, {_PENDING_STATUS}):
+        for intent in intents:
+            if intent.status in wanted:
+                return EarlierAttempts(_result_from_intent(request, intent), 0)
+    soft = []
+    for intent in intents:
+        error = getattr(intent, "last_payment_error", None)
+        if error is None:
+            continue  # never confirmed, or cancelled: no decline to count
+        if not is_soft_decline(getattr(error, "code", None), getattr(error, "decline_code", None)):
+            return EarlierAttempts(_result_from_intent(request, intent), 0)
+        soft.append(intent)
+    if len(soft) >= soft_decline_attempts:
+        return EarlierAttempts(_result_from_intent(request, soft[0]), len(soft))
+    return EarlierAttempts(None, len(soft))
 
 
 class StripeGateway:
     """Charges through Stripe's PaymentIntents API.
 
     One instance per container: the client keeps its HTTP connections alive between
-    invocations. ``on_latency`` receives each call's duration in milliseconds (for metrics).
+    invocations, and ``pacer`` (``charges.rate_limits``) keeps its requests within the
+    container's share of Stripe's rate limits. ``on_latency`` receives each call's duration
+    in milliseconds (for metrics).
     """
 
     def __init__(
@@ -64,6 +122,8 @@ class StripeGateway:
         *,
         api_base: str | None = None,
         timeout_seconds: float,
+        soft_decline_attempts: int,
+        pacer: StripePacer,
         max_network_retries: int = 2,
         on_latency: Callable[[float], None] | None = None,
     ) -> None:
@@ -75,124 +135,193 @@ class StripeGateway:
             stripe_version=STRIPE_API_VERSION,
             base_addresses=base_addresses,  # type: ignore[arg-type]
             max_network_retries=max_network_retries,
-            http_client=stripe.RequestsClient(timeout=timeout_seconds),
+            http_client=PacedRequestsClient(pacer, timeout=timeout_seconds),
         )
+        self._soft_decline_attempts = soft_decline_attempts
         self._on_latency = on_latency
 
-    def charge(self, request: ChargeRequest, delivery: Delivery | None = None) -> ChargeResult:
+    def charge(self, request: ChargeRequest, *, look_up_first: bool) -> ChargeResult:
         """Charge ``request`` once, or return what an earlier attempt already did.
 
-        When ``delivery`` says an earlier attempt may have reached Stripe beyond what the
-        idempotency key covers, the customer's PaymentIntents are searched first.
+        ``look_up_first`` is the claim's evidence that an earlier attempt may have reached
+        Stripe (a takeover); without it (a fresh claim) Stripe is not listed and the
+        attempt is the first.
         """
-        if delivery and delivery.may_have_reached_stripe():
-            since = delivery.first_sent_ms // 1000 - _LOOKUP_MARGIN_SECONDS
-            existing = self.find_existing(request, created_since=since)
-            if existing is not None:
-                return _result_from_intent(request, existing)
+        attempt = 0
+        if look_up_first:
+            earlier = judge_earlier_attempts(
+                request, self.find_existing(request), self._soft_decline_attempts
+            )
+            if earlier.result is not None:
+                return earlier.result
+            attempt = earlier.attempt
+        payment_method = request.payment_method or self.default_payment_method(request.customer)
         try:
-            return self._create(request, idempotency_key(request.request_id))
+            result = self._create(request, payment_method, attempt)
         except TransientFailure as failure:
             if not failure.replayed_server_error:
                 raise
-            # Stripe saved a 500 for our key and replays it forever: look for the charge,
-            # and only when there is none try again under the next key. Every later
-            # delivery looks first, so a charge made under the new key is found.
-            existing = self.find_existing(request, created_since=_created_floor(delivery))
-            if existing is not None:
-                return _result_from_intent(request, existing)
-            attempt = delivery.receive_count if delivery else 1
-            return self._create(request, idempotency_key(request.request_id, attempt=attempt))
+            # Stripe saved a 500 for this key and replays it: the request may have created a
+            # PaymentIntent. Take it if it exists; else stay transient (the key is the
+            # attempt's: a retry under another key could make a second one).
+            return self._earlier_result(request, failure)
         except PoisonMessage as poison:
             if poison.reason is not Reason.STRIPE_IDEMPOTENCY_CONFLICT:
                 raise
             # The key was used with other parameters (a description or metadata changed
-            # between attempts; the payload check already held customer, amount, currency
-            # and payment method equal): the earlier attempt's charge is this request's.
-            existing = self.find_existing(request, created_since=_created_floor(delivery))
-            if existing is None:
-                raise
-            return _result_from_intent(request, existing)
+            # between attempts): the earlier attempt's charge is this request's.
+            return self._earlier_result(request, poison)
+        return settle_decline(result, attempt, self._soft_decline_attempts)
 
-    def find_existing(self, request: ChargeRequest, *, created_since: int) -> Any | None:
-        """The PaymentIntent created for ``request_id``, if any.
+    def default_payment_method(self, customer: str) -> str:
+        """The customer's ``invoice_settings.default_payment_method``, else its
+        ``default_source``; ``PoisonMessage`` (``no_payment_method``) when it has neither.
 
-        Lists the customer's PaymentIntents by creation time, which is consistent (Stripe's
-        Search API is not: a new PaymentIntent can take a minute to appear there).
+        Stripe's ``confirm=true`` without ``payment_method`` falls back only to the legacy
+        ``default_source`` (docs.stripe.com/api/payment_intents/create), so the default is
+        read and passed explicitly.
         """
         started = time.perf_counter()
         try:
+            found = self._client.v1.customers.retrieve(customer)
+        except stripe.StripeError as error:
+            raise _failure(error) from error
+        finally:
+            self._record_latency(started)
+        settings = getattr(found, "invoice_settings", None)
+        choices = (
+            getattr(settings, "default_payment_method", None),
+            getattr(found, "default_source", None),
+        )
+        for choice in choices:
+            if choice:
+                return choice if isinstance(choice, str) else str(choice.id)
+        raise PoisonMessage(
+            Reason.NO_PAYMENT_METHOD,
+            "the request names no payment_method and the customer has neither "
+            "invoice_settings.default_payment_method nor default_source",
+        )
+
+    def find_existing(self, request: ChargeRequest) -> list[Any]:
+        """The PaymentIntents made for ``request_id``, newest first.
+
+        Lists the customer's PaymentIntents (a consistent listing; Stripe's Search API can
+        lag a minute behind), all of them: no ``created`` lower bound is sound. The record a
+        claim takes over dates only the *last* claim (each claim rewrites its expiration),
+        a chain of claims (redeliveries, redrives) can span any time, and SQS's
+        ``SentTimestamp`` restarts on a redrive. Cost: one request per 100 of the
+        customer's PaymentIntents, only after a takeover.
+        """
+        started = time.perf_counter()
+        found = []
+        try:
             page = self._client.v1.payment_intents.list(
-                params={
-                    "customer": request.customer,
-                    "created": {"gte": created_since},
-                    "limit": 100,
-                }
+                params={"customer": request.customer, "limit": 100}
             )
             for intent in page.auto_paging_iter():
                 metadata = intent.metadata.to_dict() if intent.metadata else {}
                 if metadata.get("request_id") == request.request_id:
-                    return intent
+                    found.append(intent)
         except stripe.StripeError as error:
             raise _failure(error) from error
         finally:
-            if self._on_latency:
-                self._on_latency((time.perf_counter() - started) * 1000)
-        return None
+            self._record_latency(started)
+        return found
 
-    def _create(self, request: ChargeRequest, key: str) -> ChargeResult:
+    def _earlier_result(
+        self, request: ChargeRequest, failure: PoisonMessage | TransientFailure
+    ) -> ChargeResult:
+        earlier = judge_earlier_attempts(
+            request, self.find_existing(request), self._soft_decline_attempts
+        )
+        if earlier.result is None:
+            raise failure
+        return earlier.result
+
+    def _create(self, request: ChargeRequest, payment_method: str, attempt: int) -> ChargeResult:
         params: dict[str, Any] = {
             "amount": request.amount,
             "currency": request.currency,
             "customer": request.customer,
+            "payment_method": payment_method,
             "confirm": True,
             "off_session": True,
-            "metadata": {**(request.metadata or {}), "request_id": request.request_id},
+            "metadata": {
+                **(request.metadata or {}),
+                "request_id": request.request_id,
+                "attempt": str(attempt),
+            },
         }
-        if request.payment_method:
-            params["payment_method"] = request.payment_method
         if request.description:
             params["description"] = request.description
         started = time.perf_counter()
         try:
             intent = self._client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
-                options={"idempotency_key": key},
+                options={"idempotency_key": idempotency_key(request.request_id, attempt)},
             )
         except stripe.CardError as error:
             return _declined(request, error)
         except stripe.StripeError as error:
             raise _failure(error) from error
         finally:
-            if self._on_latency:
-                self._on_latency((time.perf_counter() - started) * 1000)
+            self._record_latency(started)
         return _result_from_intent(request, intent)
 
+    def _record_latency(self, started: float) -> None:
+        if self._on_latency:
+            self._on_latency((time.perf_counter() - started) * 1000)
 
-def _created_floor(delivery: Delivery | None) -> int:
-    if delivery is None:
-        return int(time.time()) - 2 * 86400
-    return delivery.first_sent_ms // 1000 - _LOOKUP_MARGIN_SECONDS
+
+class PacedRequestsClient(stripe.RequestsClient):
+    """The SDK's HTTP client, with every request (the SDK's own retries included) waiting
+    for its turn within the container's share of Stripe's rate limits."""
+
+    def __init__(self, pacer: StripePacer, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._pacer = pacer
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any = None,
+        *,
+        _usage: list[str] | None = None,
+    ) -> tuple[Any, int, Mapping[str, str]]:
+        self._pacer.wait_turn(method, url)
+        return super().request(method, url, headers, post_data)
+
+
+def _customer_id(intent: Any) -> str | None:
+    customer = getattr(intent, "customer", None)
+    return customer if isinstance(customer, str) or customer is None else customer.id
 
 
 def _result_from_intent(request: ChargeRequest, intent: Any) -> ChargeResult:
     """The outcome a PaymentIntent stands for, whether just created or found again."""
-    charged = intent.status in _CHARGED_STATUSES
-    error = getattr(intent, "last_payment_error", None)
+    if intent.status in _CHARGED_STATUSES:
+        outcome = "charged"
+    elif intent.status == _PENDING_STATUS:
+        outcome = "pending"
+    else:
+        outcome = "declined"
+    error = getattr(intent, "last_payment_error", None) if outcome == "declined" else None
     return ChargeResult(
         request_id=request.request_id,
-        outcome="charged" if charged else "declined",
+        outcome=outcome,
         payment_intent_id=intent.id,
         status=intent.status,
         amount=intent.amount,
         currency=intent.currency,
-        error_code=None if charged or not error else getattr(error, "code", None),
-        decline_code=None if charged or not error else getattr(error, "decline_code", None),
+        error_code=getattr(error, "code", None) if error else None,
+        decline_code=getattr(error, "decline_code", None) if error else None,
     )
 
 
 def _declined(request: ChargeRequest, error: stripe.CardError) -> ChargeResult:
-    """A decline (``authentication_required`` included) is a final, stored outcome."""
+    """A decline (``authentication_required`` included) is a result, stored unless soft."""
     details = error.error
     intent = getattr(details, "payment_intent", None) if details else None
     return ChargeResult(
@@ -207,13 +336,29 @@ def _declined(request: ChargeRequest, error: stripe.CardError) -> ChargeResult:
     )
 
 
+def _error_code(error: stripe.StripeError) -> str | None:
+    details = error.error
+    return error.code or (getattr(details, "code", None) if details else None)
+
+
 def _failure(error: stripe.StripeError) -> PoisonMessage | TransientFailure:
     """Stripe errors other than declines, by whether a later attempt can succeed."""
     status = error.http_status
+    code = _error_code(error)
     if isinstance(error, stripe.IdempotencyError):
         return PoisonMessage(Reason.STRIPE_IDEMPOTENCY_CONFLICT, error.user_message or "")
     if isinstance(error, stripe.RateLimitError):
+        if code == "lock_timeout":
+            # Another request was writing the same object (the customer): not the
+            # account's rate limit (docs.stripe.com/rate-limits, "Object lock timeouts").
+            return TransientFailure(Reason.STRIPE_LOCK_TIMEOUT, "429 lock_timeout from Stripe")
         return TransientFailure(Reason.STRIPE_RATE_LIMITED, "429 from Stripe")
+    if status == 409 and code == "idempotency_key_in_use":
+        # Another request with this key is still running at Stripe (docs.stripe.com/
+        # error-codes#idempotency-key-in-use); it finishes, and the retry gets its result.
+        return TransientFailure(
+            Reason.STRIPE_IDEMPOTENCY_KEY_IN_USE, "409 idempotency_key_in_use from Stripe"
+        )
     if isinstance(error, stripe.APIConnectionError):
         # The request may or may not have reached Stripe: the same key on retry finds out.
         return TransientFailure(Reason.STRIPE_UNREACHABLE, type(error).__name__)
@@ -222,8 +367,7 @@ def _failure(error: stripe.StripeError) -> PoisonMessage | TransientFailure:
         return TransientFailure(Reason.STRIPE_AUTHENTICATION, f"{status} from Stripe")
     if isinstance(error, stripe.InvalidRequestError):
         # A 4xx about the request itself (no such customer, bad parameter) repeats forever.
-        code = error.code or "invalid_request"
-        return PoisonMessage(Reason.STRIPE_INVALID_REQUEST, f"{status} {code}")
+        return PoisonMessage(Reason.STRIPE_INVALID_REQUEST, f"{status} {code or 'invalid'}")
     replayed = (error.headers or {}).get("idempotent-replayed") == "true"
     return TransientFailure(
         Reason.STRIPE_SERVER_ERROR, f"{status} from Stripe", replayed_server_error=replayed

@@ -52,6 +52,8 @@ SEVERITY = "Critical"
 OUTCOMES = (
     (MetricName.SUCCEEDED, "Charged"),
     (MetricName.DECLINED, "Declined"),
+    (MetricName.PENDING, "Pending (processing, not yet charged)"),
+    (MetricName.SOFT_DECLINE, "Soft decline (tried again)"),
     (MetricName.DUPLICATE_SUPPRESSED, "Duplicate suppressed"),
     (MetricName.TRANSIENT_FAILURE, "Transient failure (retried)"),
     (MetricName.POISON, "Poison (dead-lettered)"),

@@ -163,12 +163,6 @@ def test_8_retry_after_stripe_pruned_the_key(faults: FaultsFactory):
     assert run.state("s8")["state"] == "charged"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: a redriven message is a new message (new ID, SentTimestamp, receive "
-    "count 1) and the pipeline decides its look-up from that delivery metadata, so after "
-    "Stripe pruned the key it charges again",
-)
 @pytest.mark.parametrize("mode", ["selected", "move_task"])
 def test_9_dlq_redrive_of_a_message_whose_first_attempt_charged(faults: FaultsFactory, mode):
     # GIVEN a request that charged and crashed on every delivery until the redrive policy

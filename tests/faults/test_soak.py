@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from chargeq_soak.soak import run_soak
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: requests the redrive policy dead-lettered come back from the redrive as "
-    "new messages (new ID, SentTimestamp, receive count 1); the pipeline decides its look-up "
-    "from that delivery metadata, so after Stripe pruned the key they are charged again",
-)
 def test_bounded_soak_keeps_every_invariant(tmp_path):
     # GIVEN a seeded soak: Stripe faults, kills, throttling, twin and repeated deliveries,
     # requests crashing until dead-lettered, Stripe's keys pruned, then a redrive

@@ -27,7 +27,7 @@ def stripe(emulator: StripeEmulator) -> StripeEmulator:
 
 @pytest.fixture
 def settings() -> PipelineSettings:
-    return PipelineSettings(stage="test", max_receive_count=3)
+    return PipelineSettings(stage="test", max_receive_count=3, soft_decline_attempts=2)
 
 
 @pytest.fixture

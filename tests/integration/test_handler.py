@@ -232,7 +232,8 @@ def test_stripe_invalid_request_is_poison(pipeline: Pipeline):
     pipeline.send(pipeline.charge_body("order-9", customer="cus_missing_1", payment_method=None))
     pipeline.run_batch()
     assert pipeline.dead_letter_reasons() == ["stripe_invalid_request"]
-    assert stored(pipeline, "order-9")["state"] == "not_found"
+    # AND its claim is released, not deleted: evidence that an attempt reached Stripe
+    assert stored(pipeline, "order-9")["state"] == "released"
 
 
 def test_wrong_stripe_key_is_transient_until_deliveries_run_out(make_pipeline: PipelineFactory):

@@ -21,7 +21,7 @@ Invoke = Callable[[dict[str, Any]], list[str]]
 
 @pytest.fixture
 def settings() -> PipelineSettings:
-    return PipelineSettings(stage="unit", max_receive_count=3)
+    return PipelineSettings(stage="unit", max_receive_count=3, soft_decline_attempts=2)
 
 
 @pytest.fixture

@@ -35,17 +35,21 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import (
 )
 from botocore.exceptions import ClientError
 
+from charges.claims import Takeover
 from charges.contract import ChargeRequest
-from charges.delivery import Delivery
 from charges.outcomes import ChargeResult, PoisonMessage, TransientFailure
 
 
 class InMemoryPersistenceLayer(BasePersistenceLayer):
-    """The idempotency table as a dict, with DynamoDB's conditional-write semantics."""
+    """The idempotency table as a dict, with DynamoDB's conditional-write semantics, keeping
+    the evidence of earlier attempts as ``charges.claims.ClaimStore`` does: a claim that
+    replaced a record is a takeover, and a failed attempt releases its claim."""
 
     def __init__(self) -> None:
         super().__init__()
         self.records: dict[str, DataRecord] = {}
+        # What each thread's last claim of a key took over (as charges.claims.ClaimStore).
+        self._takeovers = threading.local()
         #: Refuse every claim with the error DynamoDB returns when it throttles.
         self.throttled = False
         # DynamoDB applies a conditional write atomically; records run on several threads.
@@ -69,6 +73,19 @@ class InMemoryPersistenceLayer(BasePersistenceLayer):
                 self._validate_payload(data_payload=data_record, stored_data_record=old)
                 raise IdempotencyItemAlreadyExistsError(old_data_record=old)
             self.records[data_record.idempotency_key] = copy.copy(data_record)
+        taken: dict[str, Takeover] = self._takeovers.__dict__.setdefault("taken", {})
+        taken.pop(data_record.idempotency_key, None)
+        if stored is not None:
+            # A claim that replaced a record took it over (ClaimStore learns it from the
+            # put's ReturnValues=ALL_OLD).
+            taken[data_record.idempotency_key] = Takeover(
+                status=stored.status, expiration=int(stored.expiry_timestamp or 0)
+            )
+
+    def takeover(self, idempotency_key: str) -> Takeover | None:
+        """What this thread's last claim of ``idempotency_key`` replaced, once."""
+        taken: dict[str, Takeover] = self._takeovers.__dict__.setdefault("taken", {})
+        return taken.pop(idempotency_key, None)
 
     def _update_record(self, data_record: DataRecord) -> None:
         # UpdateItem writes the result, expiry, status and payload hash; it creates the
@@ -84,8 +101,13 @@ class InMemoryPersistenceLayer(BasePersistenceLayer):
             self.records[data_record.idempotency_key] = updated
 
     def _delete_record(self, data_record: DataRecord) -> None:
+        # As ClaimStore: release the claim (in-progress expiry 0), keep the record; only an
+        # INPROGRESS record (the conditional UpdateItem refuses anything else).
         with self._lock:
-            self.records.pop(data_record.idempotency_key, None)
+            stored = self.records.get(data_record.idempotency_key)
+            if stored is None or stored._status != STATUS_CONSTANTS["INPROGRESS"]:
+                raise conditional_check_failed("UpdateItem")
+            stored.in_progress_expiry_timestamp = 0
 
     def statuses(self) -> list[str]:
         """The stored records' statuses, sorted."""
@@ -103,6 +125,20 @@ def throttling_error(operation: str) -> ClientError:
                 "Code": "ProvisionedThroughputExceededException",
                 "Message": "The level of configured provisioned throughput for the table was "
                 "exceeded.",
+            },
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        },
+        operation,
+    )
+
+
+def conditional_check_failed(operation: str) -> ClientError:
+    """The ``ClientError`` DynamoDB raises when a write's condition is false."""
+    return ClientError(
+        {
+            "Error": {
+                "Code": "ConditionalCheckFailedException",
+                "Message": "The conditional request failed",
             },
             "ResponseMetadata": {"HTTPStatusCode": 400},
         },
@@ -170,7 +206,8 @@ class FakeGateway:
     can hold calls there to make them overlap)."""
 
     script: dict[str, list[Answer]] = field(default_factory=lambda: defaultdict(list))
-    calls: list[tuple[str, Delivery | None]] = field(default_factory=list)
+    #: (request_id, look_up_first) of each call.
+    calls: list[tuple[str, bool]] = field(default_factory=list)
     before_answer: Callable[[], object] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -178,9 +215,9 @@ class FakeGateway:
         """Script the next answers for ``request_id``."""
         self.script[request_id].extend(answers)
 
-    def charge(self, request: ChargeRequest, delivery: Delivery | None = None) -> ChargeResult:
+    def charge(self, request: ChargeRequest, *, look_up_first: bool) -> ChargeResult:
         with self._lock:
-            self.calls.append((request.request_id, delivery))
+            self.calls.append((request.request_id, look_up_first))
             scripted = self.script.get(request.request_id)
             answer = scripted.pop(0) if scripted else charged
         if self.before_answer:

@@ -134,13 +134,15 @@ def test_a_transient_failure_asks_sqs_for_another_delivery(
     event = sqs_event(charge_body("order-11"))
     # WHEN the first delivery is processed
     failed = invoke(event)
-    # THEN the record is reported failed, its claim released, and the failure counted
+    # THEN the record is reported failed, its claim released (kept as evidence, its
+    # in-progress time expired), and the failure counted
     assert failed == [event["Records"][0]["messageId"]]
-    assert store.records == {}
+    assert [record.in_progress_expiry_timestamp for record in store.records.values()] == [0]
     assert counted(MetricName.TRANSIENT_FAILURE) == 1
     assert counted(MetricName.STRIPE_RATE_LIMITED) == 1
-    # AND the next delivery charges it
+    # AND the next delivery takes the claim over, looks Stripe up first, and charges it
     assert invoke(with_receive_count(event, 2)) == []
+    assert [look_up for _, look_up in gateway.calls] == [False, True]
     assert gateway.charges_of("order-11") == 2
     assert store.statuses() == ["COMPLETED"]
 
@@ -291,3 +293,26 @@ def test_a_redriven_request_never_charged_is_charged_once(
     assert failed == []
     assert gateway.charges_of("order-7781:charge") == 1
     assert store.statuses() == ["COMPLETED"]
+
+
+def test_a_redriven_request_whose_attempt_failed_looks_stripe_up_first(
+    invoke: Invoke, gateway: FakeGateway, redriven_event, store: InMemoryPersistenceLayer
+):
+    # GIVEN a request whose every delivery failed after it may have reached Stripe (issue
+    # 12: the answer was lost), so the redrive policy moved it to the DLQ
+    (record,) = redriven_event["Records"]
+    gateway.will("order-7781:charge", raising(TransientFailure(Reason.STRIPE_UNREACHABLE, "lost")))
+    invoke(sqs_event(record["body"]))
+    # WHEN an operator's move task redrives it: a new message, receive count 1, a new
+    # SentTimestamp, nothing of ours on it (tests/events/redriven.json)
+    assert record["attributes"]["ApproximateReceiveCount"] == "1"
+    failed = invoke(redriven_event)
+    # THEN the claim it takes over is the evidence: the gateway is told to look up first
+    assert failed == []
+    assert gateway.calls == [("order-7781:charge", False), ("order-7781:charge", True)]
+    assert store.statuses() == ["COMPLETED"]
+
+
+def test_a_fresh_request_is_charged_without_a_look_up(invoke: Invoke, gateway: FakeGateway):
+    invoke(sqs_event(charge_body("fresh-1")))
+    assert gateway.calls == [("fresh-1", False)]

@@ -1,47 +1,55 @@
-"""Settings derive the worst-case Stripe request rate and refuse a rate above the limit."""
+"""Settings derive the worst-case Stripe request rate, globally and per endpoint, and refuse
+settings that could exceed Stripe's limits (docs.stripe.com/rate-limits: 25 requests/s per
+endpoint; globally 25/s in a sandbox, 100/s live)."""
 
 from __future__ import annotations
 
 import pytest
 
 from chargeq.settings import (
-    FASTEST_STRIPE_LATENCY_SECONDS,
-    STRIPE_LIVE_RATE_LIMIT,
+    STRIPE_ENDPOINTS,
+    STRIPE_SANDBOX_RATE_LIMIT,
     PipelineSettings,
 )
 
 
-def test_worst_case_rate_is_concurrency_times_in_flight_over_fastest_latency():
-    # GIVEN 4 concurrent invocations of 5 records in flight each
-    settings = PipelineSettings(max_concurrency=4, records_in_flight=5)
-    # THEN every slot firing at the fastest latency gives the worst case
-    assert settings.worst_case_stripe_rate == pytest.approx(4 * 5 / FASTEST_STRIPE_LATENCY_SECONDS)
-
-
-def test_default_rate_limit_is_stripes_live_mode_limit_and_defaults_fit_under_it():
+def test_defaults_fit_a_sandbox_account_globally_and_per_endpoint():
     settings = PipelineSettings()
-    assert settings.stripe_rate_limit == STRIPE_LIVE_RATE_LIMIT == 100
-    assert settings.worst_case_stripe_rate <= settings.stripe_rate_limit
+    assert (settings.stripe_rate_limit, settings.stripe_endpoint_rate_limit) == (25, 25)
+    assert settings.stripe_rate_limit == STRIPE_SANDBOX_RATE_LIMIT
+    worst = settings.worst_case_stripe_rates
+    assert set(worst) == {"global", *STRIPE_ENDPOINTS}
+    assert worst["global"] <= 25
+    assert all(worst[name] <= 25 for name in STRIPE_ENDPOINTS)
 
 
-def test_rate_exactly_at_the_limit_is_accepted():
-    # GIVEN 2 x 10 / 0.2 s = 100 requests per second, the live limit itself
-    settings = PipelineSettings(max_concurrency=2, records_in_flight=10, stripe_rate_limit=100)
-    assert settings.worst_case_stripe_rate == pytest.approx(100)
+def test_each_container_takes_its_share_of_each_limit():
+    # GIVEN a live account (100/s) shared by 4 concurrent containers
+    settings = PipelineSettings(max_concurrency=4, stripe_rate_limit=100)
+    config = settings.function_config(table_name="t", dlq_url="https://q/d", secret_name="s")
+    # THEN each container paces itself to a quarter of each limit
+    assert config.stripe_requests_per_second == pytest.approx(25)
+    assert config.stripe_endpoint_requests_per_second == pytest.approx(6.25)
+    # AND the worst case over all containers is the limit itself, whatever the latency
+    assert settings.worst_case_stripe_rates["global"] == pytest.approx(100)
+    assert settings.worst_case_stripe_rates["POST /v1/payment_intents"] == pytest.approx(25)
 
 
-def test_concurrency_above_the_stripe_rate_limit_is_refused():
-    # GIVEN 3 x 10 / 0.2 s = 150 requests per second against the live limit of 100
-    # WHEN the settings are built THEN they are refused, naming the numbers and the fix
-    with pytest.raises(ValueError, match=r"can reach 150 Stripe requests per second") as caught:
-        PipelineSettings(max_concurrency=3, records_in_flight=10)
-    assert "stripe_rate_limit (100)" in str(caught.value)
+def test_sustained_rate_is_the_buckets_refill():
+    # 2 containers x (12.5 - 1 burst token) = 23 requests/s: 92% of the sandbox limit
+    assert PipelineSettings().sustained_stripe_rate == pytest.approx(23)
+
+
+def test_concurrency_that_leaves_a_container_no_pace_is_refused():
+    # GIVEN 25 containers sharing 25 requests/s: one each, all of it burst
+    with pytest.raises(ValueError, match="cannot pace") as caught:
+        PipelineSettings(max_concurrency=25)
+    assert "stripe_rate_limit (25)" in str(caught.value)
     assert "lower the concurrency" in str(caught.value)
 
 
-def test_sandbox_rate_limit_refuses_the_default_concurrency():
-    # GIVEN a sandbox account's limit of 25 requests per second
-    with pytest.raises(ValueError, match="above stripe_rate_limit"):
-        PipelineSettings(stripe_rate_limit=25)
-    # AND fewer records in flight bring it under: 2 x 2 / 0.2 s = 20
-    assert PipelineSettings(stripe_rate_limit=25, records_in_flight=2).worst_case_stripe_rate == 20
+def test_soft_decline_attempts_must_leave_a_delivery():
+    assert PipelineSettings().soft_decline_attempts == 3
+    with pytest.raises(ValueError, match=r"max_receive_count - 1 \(2\)"):
+        PipelineSettings(max_receive_count=3, soft_decline_attempts=3)
+    assert PipelineSettings(max_receive_count=3, soft_decline_attempts=2)

@@ -61,7 +61,7 @@ PROBE_HANDLER = "chargeq_bench.probe:lambda_handler"
 #: Batches of exactly ten fresh records timed per handler (after one that warms up).
 BATCH_OF_TEN_ROUNDS = 3
 
-_STRIPE_ENDPOINTS = ("create", "retrieve", "list")
+_STRIPE_ENDPOINTS = ("create", "retrieve", "list", "customer_retrieve")
 
 
 @dataclass
@@ -155,6 +155,7 @@ def run_bench(
         memory_mb=settings_used.function_memory_mb,
         handlers=figures,
         cold_start=cold,
+        stripe_rate_limit=settings_used.stripe_rate_limit,
     )
 
 
@@ -229,6 +230,10 @@ def _measure(
         batch_of_ten_ms=batches.fixed,
         batch_of_ten_jitter_ms=batches.jittered,
         batch_of_ten_floor_ms=batches.floor,
+        stripe_requests_per_second=_rate(
+            _stripe_calls(before_again.ledger) - _stripe_calls(before_fresh.ledger), first
+        ),
+        stripe_rate_limited=_rate_limited(before_again.ledger) - _rate_limited(before_fresh.ledger),
     )
 
 
@@ -342,11 +347,16 @@ def _invocations(probe_log: Path) -> list[Invocation]:
 
 def _throughput(invocations: list[Invocation]) -> float:
     """Records per second from the first invocation's start to the last one's end."""
+    return _rate(sum(item.records for item in invocations), invocations)
+
+
+def _rate(count: int, invocations: list[Invocation]) -> float:
+    """``count`` per second from the first invocation's start to the last one's end."""
     if not invocations:
         return 0.0
     start = min(item.started for item in invocations)
     end = max(item.started + item.duration_ms / 1000 for item in invocations)
-    return sum(item.records for item in invocations) / max(end - start, 1e-9)
+    return count / max(end - start, 1e-9)
 
 
 def _per_record(invocations: list[Invocation]) -> list[float]:
@@ -363,7 +373,13 @@ def _percentile(values: list[float], percent: float) -> float:
 
 
 def _stripe_calls(ledger: dict[str, Any]) -> int:
-    return sum(int(ledger["requests"][endpoint]) for endpoint in _STRIPE_ENDPOINTS)
+    """API requests to the endpoints the handlers call."""
+    requests = ledger["requests"]
+    return sum(int(requests.get(name, 0)) for name in _STRIPE_ENDPOINTS)
+
+
+def _rate_limited(ledger: dict[str, Any]) -> int:
+    return int(ledger["requests"].get("rate_limited", 0))
 
 
 def _say(text: str) -> None:

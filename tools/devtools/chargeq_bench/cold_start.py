@@ -46,9 +46,19 @@ import charges.handler
 from charges.config import FunctionConfig
 from charges.dependencies import Dependencies
 from charges.payments import StripeGateway
+from charges.rate_limits import StripePacer
 print(time.perf_counter() - _t)
-Dependencies.build(FunctionConfig.from_environment())
-StripeGateway("sk_test_bench", api_base="http://127.0.0.1:9", timeout_seconds=6.0)
+config = FunctionConfig.from_environment()
+Dependencies.build(config)
+StripeGateway(
+    "sk_test_bench",
+    api_base="http://127.0.0.1:9",
+    timeout_seconds=6.0,
+    soft_decline_attempts=config.soft_decline_attempts,
+    pacer=StripePacer(
+        config.stripe_requests_per_second, config.stripe_endpoint_requests_per_second
+    ),
+)
 """
 _BASELINE = "import boto3, stripe\nprint(time.perf_counter() - _t)\n"
 #: What the design requires, imported in the handler's order (Powertools' batch before

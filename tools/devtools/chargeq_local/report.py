@@ -107,11 +107,13 @@ def check(
     exhausted = {
         rid for reason, rid in dead_letters if reason in ("retries_exhausted", "redrive_policy")
     }
+    # No outcome stored yet: a claim held, released after a failed attempt, or none at all.
+    unsettled = ("not_found", "in_progress", "released")
     for request_id, expected in workload.outcomes.items():
         state = records.get(request_id, {}).get("state", "not_found")
-        if state in ("not_found", "in_progress") and request_id in exhausted:
+        if state in unsettled and request_id in exhausted:
             continue
-        if state in ("not_found", "in_progress"):
+        if state in unsettled:
             lost += 1
             problems.append(f"{request_id} is {state}")
         elif state != expected:

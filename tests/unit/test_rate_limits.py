@@ -1,0 +1,88 @@
+"""Each container paces its Stripe requests to its share of Stripe's limits
+(docs.stripe.com/rate-limits: global and per endpoint), counted over any sliding second,
+the strictest reading of "requests per second"."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from charges.rate_limits import StripePacer, endpoint
+
+
+class FakeClock:
+    """Time that moves only when a thread sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+
+def most_in_any_second(times: list[float]) -> int:
+    times = sorted(times)
+    return max(sum(1 for t in times if start <= t < start + 1) for start in times)
+
+
+def test_endpoints_are_named_as_stripe_counts_them():
+    base = "https://api.stripe.com"
+    assert endpoint("post", f"{base}/v1/payment_intents") == "POST /v1/payment_intents"
+    assert endpoint("get", f"{base}/v1/payment_intents?customer=cus_1&limit=100") == (
+        "GET /v1/payment_intents"
+    )
+    assert endpoint("get", f"{base}/v1/customers/cus_Q3x9") == "GET /v1/customers/{id}"
+
+
+@pytest.mark.parametrize("share", [12.5, 5.0, 2.0])
+def test_no_second_holds_more_than_the_share(share: float):
+    clock = FakeClock()
+    pacer = StripePacer(share, 100.0, clock=clock, sleep=clock.sleep)
+    sent = []
+    for _ in range(200):
+        pacer.wait_turn("POST", "https://api.stripe.com/v1/payment_intents")
+        sent.append(clock())
+    assert most_in_any_second(sent) <= share
+    # and the share is nearly used: one token of burst is all that is given up
+    assert len(sent) / sent[-1] == pytest.approx(share - 1, rel=0.02)
+
+
+def test_an_endpoint_share_binds_below_the_global_share():
+    clock = FakeClock()
+    pacer = StripePacer(50.0, 4.0, clock=clock, sleep=clock.sleep)
+    posts = []
+    for _ in range(40):
+        pacer.wait_turn("POST", "https://api.stripe.com/v1/payment_intents")
+        posts.append(clock())
+        # another endpoint is not held back by this one's bucket
+        before = clock()
+        pacer.wait_turn("GET", "https://api.stripe.com/v1/customers/cus_1")
+        assert clock() - before < 0.5
+    assert most_in_any_second(posts) <= 4
+
+
+def test_record_threads_share_one_bucket():
+    clock = FakeClock()
+    pacer = StripePacer(6.0, 100.0, clock=clock, sleep=clock.sleep)
+    sent: list[float] = []
+    lock = threading.Lock()
+
+    def send() -> None:
+        for _ in range(10):
+            pacer.wait_turn("POST", "https://api.stripe.com/v1/payment_intents")
+            with lock:
+                sent.append(clock())
+
+    threads = [threading.Thread(target=send) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(sent) == 50
+    assert most_in_any_second(sent) <= 6
