@@ -73,17 +73,12 @@ class PoisonMessage(Exception):
 
 
 class TransientFailure(Exception):
-    """The record may succeed on a later delivery; nothing final happened.
+    """The record may succeed on a later delivery; nothing final happened."""
 
-    ``replayed_server_error`` marks a 500 that Stripe saved for the idempotency key and
-    replays: retrying with that key can never succeed.
-    """
-
-    def __init__(self, reason: Reason, detail: str, *, replayed_server_error: bool = False):
+    def __init__(self, reason: Reason, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
-        self.replayed_server_error = replayed_server_error
 
 
 class ChargeResult(BaseModel):

@@ -159,11 +159,13 @@ class StripeGateway:
         try:
             result = self._create(request, payment_method, attempt)
         except TransientFailure as failure:
-            if not failure.replayed_server_error:
+            if failure.reason is not Reason.STRIPE_SERVER_ERROR:
                 raise
-            # Stripe saved a 500 for this key and replays it: the request may have created a
-            # PaymentIntent. Take it if it exists; else stay transient (the key is the
-            # attempt's: a retry under another key could make a second one).
+            # A 5xx from a create may come after Stripe began executing it, and Stripe
+            # saves such a 500 for the key and tells the SDK not to retry it
+            # (Stripe-Should-Retry: false; docs.stripe.com/error-low-level). Take the
+            # PaymentIntent it created if there is one; else stay transient under the same
+            # key (another key could make a second charge).
             return self._earlier_result(request, failure)
         except PoisonMessage as poison:
             if poison.reason is not Reason.STRIPE_IDEMPOTENCY_CONFLICT:
@@ -368,7 +370,4 @@ def _failure(error: stripe.StripeError) -> PoisonMessage | TransientFailure:
     if isinstance(error, stripe.InvalidRequestError):
         # A 4xx about the request itself (no such customer, bad parameter) repeats forever.
         return PoisonMessage(Reason.STRIPE_INVALID_REQUEST, f"{status} {code or 'invalid'}")
-    replayed = (error.headers or {}).get("idempotent-replayed") == "true"
-    return TransientFailure(
-        Reason.STRIPE_SERVER_ERROR, f"{status} from Stripe", replayed_server_error=replayed
-    )
+    return TransientFailure(Reason.STRIPE_SERVER_ERROR, f"{status} from Stripe")

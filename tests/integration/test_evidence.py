@@ -18,7 +18,6 @@ from chargeq.status import read_status
 from charges.claims import RecordAttribute, record_key
 from stripe_emulator import StripeEmulator
 from tests.harness import Pipeline
-from tests.samples import charge_body
 
 DAY = 24 * 3600
 
@@ -58,7 +57,7 @@ def test_a_failed_attempt_releases_its_claim_instead_of_deleting_it(
 ):
     # GIVEN a delivery whose charge reached Stripe but whose every answer was lost
     lose_every_response_of_one_delivery(stripe)
-    pipeline.send(charge_body("ev-1"))
+    pipeline.send(pipeline.charge_body("ev-1"))
     # WHEN it fails transiently
     assert len(pipeline.run_batch().failed_message_ids) == 1
     # THEN the claim is still there, in progress with its in-progress time expired
@@ -73,12 +72,12 @@ def test_a_fresh_claim_costs_no_look_up_and_a_takeover_looks_up_once(
     pipeline: Pipeline, stripe: StripeEmulator
 ):
     # GIVEN a fresh request: charged without listing PaymentIntents
-    pipeline.send(charge_body("ev-2"))
+    pipeline.send(pipeline.charge_body("ev-2"))
     pipeline.run_batch()
     assert stripe.ledger()["requests"]["list"] == 0
     # AND one whose first attempt failed after reaching Stripe
     lose_every_response_of_one_delivery(stripe)
-    pipeline.send(charge_body("ev-3"))
+    pipeline.send(pipeline.charge_body("ev-3"))
     pipeline.run_batch()
     # WHEN it is delivered again
     report = pipeline.run_batch()
@@ -92,7 +91,7 @@ def test_move_task_redrive_after_the_key_lifetime_is_not_charged_twice(
     pipeline: Pipeline, stripe: StripeEmulator
 ):
     # GIVEN a request Stripe charged whose answer never came back (issue 12's example)
-    body = charge_body("mv-1")
+    body = pipeline.charge_body("mv-1")
     lose_every_response_of_one_delivery(stripe)
     pipeline.send(body)
     assert len(pipeline.run_batch().failed_message_ids) == 1
@@ -116,13 +115,13 @@ def test_a_taken_over_request_id_reused_for_another_amount_is_a_payload_conflict
 ):
     # GIVEN a request charged at Stripe whose record was never completed
     lose_every_response_of_one_delivery(stripe)
-    pipeline.send(charge_body("pc-1", amount=1500))
+    pipeline.send(pipeline.charge_body("pc-1", amount=1500))
     pipeline.run_batch()
-    move_to_the_dlq_and_back(pipeline, charge_body("pc-1", amount=1500))
+    move_to_the_dlq_and_back(pipeline, pipeline.charge_body("pc-1", amount=1500))
     pipeline.sqs.purge_queue(QueueUrl=pipeline.resources.queue_url)
     # WHEN the same request_id arrives with another amount (Powertools does not validate
     # the payload on a takeover)
-    pipeline.send(charge_body("pc-1", amount=2000))
+    pipeline.send(pipeline.charge_body("pc-1", amount=2000))
     pipeline.run_batch()
     # THEN the look-up sees the PaymentIntent made for 1500 and calls it a conflict
     assert pipeline.dead_letter_reasons() == ["payload_conflict"]
@@ -138,7 +137,9 @@ def test_soft_declines_are_tried_again_under_attempt_keys_then_final(
     # Stripe's decline-code table (docs.stripe.com/declines/codes; the test card is on
     # docs.stripe.com/testing), and soft_decline_attempts = 2
     assert pipeline.settings.soft_decline_attempts == 2
-    pipeline.send(charge_body("soft-1", payment_method="pm_card_chargeDeclinedProcessingError"))
+    pipeline.send(
+        pipeline.charge_body("soft-1", payment_method="pm_card_chargeDeclinedProcessingError")
+    )
     # WHEN SQS delivers it until it settles
     first = pipeline.run_batch()
     second = pipeline.run_batch()
@@ -163,7 +164,7 @@ def test_a_processing_bank_debit_is_stored_pending_never_charged(
     # GIVEN a US bank account debit: an off-session PaymentIntent stays processing until
     # the bank settles (docs.stripe.com/payments/ach-direct-debit; docs.stripe.com/testing,
     # "pm_usBankAccount_processing": stays in processing)
-    pipeline.send(charge_body("ach-1", payment_method="pm_usBankAccount_processing"))
+    pipeline.send(pipeline.charge_body("ach-1", payment_method="pm_usBankAccount_processing"))
     # WHEN the function charges it
     report = pipeline.run_batch()
     # THEN it is stored as pending, not charged, and the message is done

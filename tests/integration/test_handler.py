@@ -11,7 +11,6 @@ import time
 from typing import Any
 
 import boto3
-import pytest
 
 from chargeq.status import read_status
 from chargeq_local.aws_errors import DYNAMODB_THROTTLING, error_response
@@ -88,11 +87,6 @@ def test_authentication_required_is_a_final_decline(pipeline: Pipeline, stripe: 
     assert succeeded_charges(stripe, "order-3") == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: without payment_method Stripe falls back to default_source only; the "
-    "handler must pass the customer's invoice_settings.default_payment_method explicitly",
-)
 def test_customer_default_payment_method_is_charged_when_none_given(
     pipeline: Pipeline, stripe: StripeEmulator
 ):

@@ -6,8 +6,6 @@ same idempotency key) run as they do in production.
 
 from __future__ import annotations
 
-import pytest
-
 from chargeq.status import read_status
 from stripe_emulator import StripeEmulator
 from tests.harness import Pipeline
@@ -95,12 +93,6 @@ def test_redelivery_after_key_pruning_finds_the_charge(pipeline: Pipeline, strip
     assert stripe.ledger()["requests"]["list"] >= 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: a 500 saved for the key comes with Stripe-Should-Retry: false "
-    "(stripe-python _should_retry), so the SDK makes no retry and the handler never sees "
-    "Idempotent-Replayed; it must look the charge up after any 5xx from a create",
-)
 def test_saved_server_error_is_resolved_by_looking_the_charge_up(
     pipeline: Pipeline, stripe: StripeEmulator
 ):
