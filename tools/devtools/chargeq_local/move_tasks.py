@@ -256,6 +256,7 @@ def _move(
 ) -> None:
     """Receive, send as a new message with the same body and attributes, delete."""
     held: list[str] = []
+    status, failure = FAILED, None
     try:
         empty_receives = 0
         while task.moved < task.to_move and not task.cancel.is_set() and empty_receives < 3:
@@ -281,16 +282,18 @@ def _move(
                     task.moved += 1
                 if task.rate:
                     task.cancel.wait(1 / task.rate)
-        with lock:
-            task.status = CANCELLED if task.cancel.is_set() else COMPLETED
+        status = CANCELLED if task.cancel.is_set() else COMPLETED
     except Exception as error:  # the task fails, as SQS reports it; the caller polls
-        with lock:
-            task.status, task.failure = FAILED, f"{type(error).__name__}: {error}"
+        failure = f"{type(error).__name__}: {error}"
     finally:
-        for receipt_handle in held:  # received but not moved: visible again at once
+        # Received but not moved: visible in the DLQ again before the task reports its end,
+        # so whoever sees the end finds every unmoved message there.
+        for receipt_handle in held:
             client.change_message_visibility(
                 QueueUrl=source_url, ReceiptHandle=receipt_handle, VisibilityTimeout=0
             )
+        with lock:
+            task.status, task.failure = status, failure
 
 
 def _message_attributes(message: dict[str, Any]) -> dict[str, Any]:
