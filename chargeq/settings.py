@@ -63,6 +63,9 @@ class OutputName:
     SECRET_NAME = "StripeSecretName"  # noqa: S105 - a name, not a secret
     ALARM_TOPIC_ARN = "AlarmTopicArn"
     DASHBOARD_NAME = "DashboardName"
+    LEDGER_TABLE_NAME = "LedgerTableName"
+    EVENT_BUS_NAME = "OutcomeEventBusName"
+    WEBHOOK_URL = "StripeWebhookUrl"
 
 
 class SettingsError(ValueError):

@@ -24,3 +24,13 @@ class LedgerMetric:
     LEDGER_WRITE_FAILED = "LedgerWriteFailed"
     #: Requests pending longer than the configured number of days (a gauge).
     PENDING_TOO_LONG = "PendingTooLong"
+
+
+#: The publisher counts each outcome event by its state: the dashboard's outcomes by kind.
+OUTCOME_METRICS = {
+    "charged": "OutcomeCharged",
+    "declined": "OutcomeDeclined",
+    "pending": "OutcomePending",
+    "failed": "OutcomeFailed",
+    "dead_lettered": "OutcomeDeadLettered",
+}

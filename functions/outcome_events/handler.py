@@ -28,7 +28,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ledger.events import EVENT_SOURCE, NotAStateChange, OutcomeEvent, outcome_event
-from ledger.metric_names import LedgerMetric
+from ledger.metric_names import OUTCOME_METRICS, LedgerMetric
 
 logger = Logger()
 metrics = Metrics()
@@ -113,6 +113,7 @@ def handle_record(record: DynamoDBRecord, bus: EventBus) -> OutcomeEvent | None:
         return None
     bus.publish(event)
     metrics.add_metric(name=LedgerMetric.OUTCOME_PUBLISHED, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=OUTCOME_METRICS[event.state], unit=MetricUnit.Count, value=1)
     logger.info(
         "outcome published",
         request_id=event.request_id,
