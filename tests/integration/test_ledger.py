@@ -24,7 +24,6 @@ from outbox.handler import handle_stream as write_ledger
 from outcome_events.handler import EventBus
 from outcome_events.handler import handle_stream as publish_outcomes
 from tests.harness import Pipeline
-from tests.samples import charge_body
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -128,9 +127,9 @@ def test_stored_results_reach_the_ledger_through_the_stream(
 ):
     # GIVEN a charge, a decline and a processing bank debit, recorded by the function
     pipeline.send(
-        charge_body("ok-1", amount=4200),
-        charge_body("no-1", payment_method="pm_card_chargeDeclined"),
-        charge_body("ach-1", payment_method="pm_usBankAccount_processing"),
+        pipeline.charge_body("ok-1", amount=4200),
+        pipeline.charge_body("no-1", payment_method="pm_card_visa_chargeDeclined"),
+        pipeline.charge_body("ach-1", payment_method="pm_usBankAccount_processing"),
     )
     pipeline.drain()
     # WHEN the outbox reads the idempotency table's stream
@@ -143,7 +142,7 @@ def test_stored_results_reach_the_ledger_through_the_stream(
         "ach-1": "pending",
     }
     assert items["ok-1"] is not None
-    assert (items["ok-1"]["customer"], items["ok-1"]["amount"]) == ("cus_good", 4200)
+    assert (items["ok-1"]["customer"], items["ok-1"]["amount"]) == (pipeline.customer.id, 4200)
     assert items["ok-1"]["payment_intent_id"].startswith("pi_")
     assert items["no-1"] is not None and items["no-1"]["error_code"] == "card_declined"
     # AND a replay of the whole stream (a redriven shard, a retried batch) changes nothing
@@ -156,7 +155,7 @@ def test_a_dead_lettered_request_is_in_the_ledger_with_its_reason(
     pipeline: Pipeline, ledger: LedgerTable
 ):
     # GIVEN a request over the amount limit (poison)
-    pipeline.send(charge_body("big-1", amount=2_000_000))
+    pipeline.send(pipeline.charge_body("big-1", amount=2_000_000))
     # WHEN the function dead-letters it
     pipeline.drain()
     # THEN the DLQ has it, and the ledger says dead_lettered with the same reason
@@ -166,7 +165,7 @@ def test_a_dead_lettered_request_is_in_the_ledger_with_its_reason(
     assert (item["state"], item["reason"], item["customer"]) == (
         "dead_lettered",
         "limit_exceeded",
-        "cus_good",
+        pipeline.customer.id,
     )
 
 
@@ -183,7 +182,7 @@ def test_poison_stays_queued_when_the_ledger_cannot_record_it(make_pipeline: Any
     session.events.register("before-call.dynamodb.UpdateItem", throttle)
     pipeline = make_pipeline(session=session)
     # WHEN a poison message is handled
-    pipeline.send(charge_body("big-2", amount=2_000_000))
+    pipeline.send(pipeline.charge_body("big-2", amount=2_000_000))
     report = pipeline.run_batch()
     # THEN nothing went to the DLQ and the message comes back (nothing is lost)
     assert report.failed_message_ids != []

@@ -24,7 +24,6 @@ from ledger.store import LedgerTable
 from outbox.handler import handle_stream as write_ledger
 from stripe_emulator import StripeEmulator
 from tests.harness import Pipeline
-from tests.samples import charge_body
 from webhooks.handler import Endpoint, handle_request
 
 SECRET = "whsec_test_endpoint_secret"
@@ -86,7 +85,7 @@ def test_a_pending_bank_debit_becomes_charged_by_its_webhook(
     pipeline: Pipeline, stripe: StripeEmulator, ledger: LedgerTable, endpoint: Endpoint
 ):
     # GIVEN a bank debit recorded pending, which the bank then settles
-    pipeline.send(charge_body("ach-ok", payment_method="pm_usBankAccount_success"))
+    pipeline.send(pipeline.charge_body("ach-ok", payment_method="pm_usBankAccount_success"))
     record_results(pipeline, ledger)
     assert (ledger.get("ach-ok") or {}).get("state") == "pending"
     stripe.advance(10)
@@ -107,7 +106,7 @@ def test_a_failed_bank_debit_ends_failed_and_a_late_processing_changes_nothing(
     pipeline: Pipeline, stripe: StripeEmulator, ledger: LedgerTable, endpoint: Endpoint
 ):
     # GIVEN a bank debit recorded pending, then failed by the bank (account closed)
-    pipeline.send(charge_body("ach-no", payment_method="pm_usBankAccount_accountClosed"))
+    pipeline.send(pipeline.charge_body("ach-no", payment_method="pm_usBankAccount_accountClosed"))
     record_results(pipeline, ledger)
     stripe.advance(10)
     (failed,) = events_for(stripe, "ach-no", "payment_intent.payment_failed")
@@ -125,7 +124,7 @@ def test_webhooks_arriving_before_the_stream_settle_the_request_all_the_same(
     pipeline: Pipeline, stripe: StripeEmulator, ledger: LedgerTable, endpoint: Endpoint
 ):
     # GIVEN a bank debit charged by the function, its result not yet read from the stream
-    pipeline.send(charge_body("ach-early", payment_method="pm_usBankAccount_success"))
+    pipeline.send(pipeline.charge_body("ach-early", payment_method="pm_usBankAccount_success"))
     pipeline.drain()
     stripe.advance(10)
     (processing,) = events_for(stripe, "ach-early", "payment_intent.processing")
@@ -144,7 +143,7 @@ def test_a_failure_for_a_request_not_yet_recorded_is_deferred(
     pipeline: Pipeline, stripe: StripeEmulator, ledger: LedgerTable, endpoint: Endpoint
 ):
     # GIVEN a card decline whose result the ledger has not read yet
-    pipeline.send(charge_body("card-no", payment_method="pm_card_chargeDeclined"))
+    pipeline.send(pipeline.charge_body("card-no", payment_method="pm_card_visa_chargeDeclined"))
     pipeline.drain()
     (failed,) = events_for(stripe, "card-no", "payment_intent.payment_failed")
     # WHEN its payment_failed arrives first
