@@ -78,7 +78,8 @@ verify: $(STAMP)
 lint: $(STAMP) $(NODE_STAMP) $(SCAN_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions/charges chargeq infra app.py tools/stripe-emulator/stripe_emulator \
+	$(BIN)/mypy functions/charges functions/ledger functions/outbox functions/outcome_events \
+		functions/webhooks chargeq infra app.py tools/stripe-emulator/stripe_emulator \
 		tools/devtools/chargeq_local tools/devtools/chargeq_soak tools/devtools/chargeq_bench \
 		tools/devtools/chargeq_model tests
 	@# The template as `make synth` writes it, then cfn-lint (.cfnlintrc.yaml) and checkov on

@@ -63,6 +63,9 @@ class OutputName:
     SECRET_NAME = "StripeSecretName"  # noqa: S105 - a name, not a secret
     ALARM_TOPIC_ARN = "AlarmTopicArn"
     DASHBOARD_NAME = "DashboardName"
+    LEDGER_TABLE_NAME = "LedgerTableName"
+    EVENT_BUS_NAME = "OutcomeEventBusName"
+    WEBHOOK_URL = "StripeWebhookUrl"
 
 
 class SettingsError(ValueError):
@@ -123,6 +126,30 @@ class PipelineSettings(BaseModel):
         ge=1,
         description="Requests per second this pipeline may send to one Stripe endpoint.",
     )
+    stripe_webhook_secret_name: str | None = Field(
+        None,
+        description="Import this existing secret holding the webhook endpoint's signing "
+        "secret (whsec_...); when unset, the stack creates one.",
+    )
+    webhook_tolerance_seconds: int = Field(
+        300,
+        ge=1,
+        le=3600,
+        description="Oldest Stripe-Signature timestamp accepted (the SDK's default: 300 s).",
+    )
+
+    # Outcomes: the ledger and its events.
+    outcome_archive_days: int = Field(
+        30, ge=1, le=3650, description="Days the event bus's archive keeps outcome events."
+    )
+    pending_alarm_days: int = Field(
+        5,
+        ge=1,
+        le=60,
+        description="Alarm when a request has been pending longer (bank debits settle in "
+        "up to 4 business days in the US).",
+    )
+
     soft_decline_attempts: int = Field(
         3,
         ge=1,
@@ -276,6 +303,38 @@ class PipelineSettings(BaseModel):
         return f"{self.resource_prefix}-charge"
 
     @property
+    def ledger_table_name(self) -> str:
+        return f"{self.resource_prefix}-ledger"
+
+    @property
+    def event_bus_name(self) -> str:
+        return f"{self.resource_prefix}-outcomes"
+
+    @property
+    def outbox_function_name(self) -> str:
+        return f"{self.resource_prefix}-ledger-writer"
+
+    @property
+    def publisher_function_name(self) -> str:
+        return f"{self.resource_prefix}-outcome-publisher"
+
+    @property
+    def webhook_function_name(self) -> str:
+        return f"{self.resource_prefix}-stripe-webhooks"
+
+    @property
+    def pending_check_function_name(self) -> str:
+        return f"{self.resource_prefix}-pending-check"
+
+    @property
+    def default_webhook_secret_name(self) -> str:
+        return f"{SERVICE_NAME}/{self.stage}/stripe-webhook-signing-secret"
+
+    @property
+    def webhook_secret_name(self) -> str:
+        return self.stripe_webhook_secret_name or self.default_webhook_secret_name
+
+    @property
     def duration_alarm_threshold_ms(self) -> float:
         """Duration above which an invocation is close enough to the timeout to page."""
         return self.function_timeout_seconds * 1000 * self.duration_alarm_percent_of_timeout / 100
@@ -294,6 +353,7 @@ class PipelineSettings(BaseModel):
         table_name: str,
         dlq_url: str,
         secret_name: str,
+        ledger_table_name: str | None = None,
         stripe_api_base: str = STRIPE_API_BASE,
     ) -> FunctionConfig:
         """The charge function's settings, given the names of its resources.
@@ -308,6 +368,7 @@ class PipelineSettings(BaseModel):
             idempotency_table_name=table_name,
             idempotency_expiry_seconds=self.idempotency_expiry_seconds,
             dlq_url=dlq_url,
+            ledger_table_name=ledger_table_name or self.ledger_table_name,
             stripe_secret_name=secret_name,
             max_amount=self.max_amount,
             currencies=frozenset(self.currencies),

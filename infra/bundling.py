@@ -33,8 +33,11 @@ from infra.interpreters import find_python
 #: The folder holding the function's package and its pinned requirements.
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 
-#: The function's package, copied into the bundle as is.
-PACKAGE = "charges"
+#: The packages copied into the bundle as they are: one folder per function under
+#: ``functions/`` and ``ledger``, the code they share. Every function ships the same asset
+#: (built once per synth) and differs by its handler: the packages are a few hundred
+#: kilobytes beside the libraries, and one asset hash cannot mix up two bundles.
+PACKAGES = ("charges", "ledger", "outbox", "outcome_events", "webhooks")
 
 #: Provided by the Lambda Python runtime. Removed in case a requirement ever pulls them in:
 #: a bundled copy would shadow the runtime's and could mismatch its boto3.
@@ -69,10 +72,12 @@ class LocalPipBundler:
         runtime: lambda_.Runtime,
         architecture: lambda_.Architecture,
         source_dir: Path = FUNCTIONS_DIR,
+        packages: tuple[str, ...] = PACKAGES,
     ) -> None:
         self.python_version = runtime.name.removeprefix("python")
         self.platform = PIP_PLATFORMS[architecture.name]
         self.source_dir = source_dir
+        self.packages = packages
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **options: Any) -> bool:
         """Write the bundle into ``output_dir``; True tells CDK that Docker is not needed."""
@@ -103,11 +108,12 @@ class LocalPipBundler:
                 shutil.rmtree(dist_info)
         # Console scripts pip wrote for the host; nothing in Lambda runs them.
         shutil.rmtree(output_dir / "bin", ignore_errors=True)
-        shutil.copytree(
-            self.source_dir / PACKAGE,
-            output_dir / PACKAGE,
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-        )
+        for package in self.packages:
+            shutil.copytree(
+                self.source_dir / package,
+                output_dir / package,
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
         self.compile(output_dir)
 
     def compile(self, output_dir: Path) -> bool:
@@ -133,7 +139,8 @@ class LocalPipBundler:
 
 
 def function_code(runtime: lambda_.Runtime, architecture: lambda_.Architecture) -> lambda_.Code:
-    """The function's asset, bundled locally; the Docker image is never pulled.
+    """The functions' asset (``PACKAGES`` and the pinned requirements), bundled locally;
+    the Docker image is never pulled.
 
     The asset hash covers ``functions/`` (package and requirements), so the asset changes
     exactly when the code or a pin does.

@@ -16,6 +16,7 @@ from infra.constructs.charge_function import ChargeFunction
 from infra.constructs.encryption import PipelineKey
 from infra.constructs.idempotency_table import IdempotencyTable
 from infra.constructs.monitoring import PipelineMonitoring
+from infra.constructs.outcomes import Outcomes
 from infra.constructs.queues import ChargeQueues
 from infra.constructs.stripe_secret import StripeSecret
 
@@ -41,6 +42,9 @@ class ChargeQueueStack(Stack):
         self.queues = ChargeQueues(self, "Queues", settings=settings, key=key)
         self.idempotency = IdempotencyTable(self, "Idempotency", settings=settings, key=key)
         self.stripe_secret = StripeSecret(self, "StripeSecret", settings=settings, key=key)
+        self.outcomes = Outcomes(
+            self, "Outcomes", settings=settings, key=key, idempotency_table=self.idempotency.table
+        )
         self.charge = ChargeFunction(
             self,
             "Charge",
@@ -51,6 +55,7 @@ class ChargeQueueStack(Stack):
                 table_name=self.idempotency.table.table_name,
                 dlq_url=self.queues.dead_letter_queue.queue_url,
                 secret_name=self.stripe_secret.secret_name,
+                ledger_table_name=self.outcomes.ledger.table.table_name,
             ).to_environment(),
         )
         function = self.charge.function
@@ -58,6 +63,8 @@ class ChargeQueueStack(Stack):
         self.queues.grant_dead_letter(function)
         self.idempotency.grant_idempotency(function)
         self.stripe_secret.grant_read(function)
+        # Dead-lettering records the request in the ledger first (one UpdateItem).
+        self.outcomes.ledger.grant_transitions(function)
         # No cloudwatch:PutMetricData: Powertools writes metrics as EMF log lines, which
         # CloudWatch turns into metrics from the log group the function already writes.
 
@@ -71,6 +78,11 @@ class ChargeQueueStack(Stack):
             function=function,
             table=self.idempotency.table,
             topic=self.alarm_topic.topic,
+        )
+        self.monitoring.monitor_outcomes(
+            ledger_writer=self.outcomes.writer.function,
+            publisher=self.outcomes.publisher.function,
+            webhooks=self.outcomes.webhooks.function,
         )
         self._outputs()
 
@@ -88,6 +100,7 @@ class ChargeQueueStack(Stack):
             OutputName.SECRET_NAME: self.stripe_secret.secret_name,
             OutputName.ALARM_TOPIC_ARN: self.alarm_topic.topic.topic_arn,
             OutputName.DASHBOARD_NAME: self.monitoring.dashboard_name,
+            **self.outcomes.outputs,
         }
         for key, value in outputs.items():
             CfnOutput(self, key, key=key, value=value)

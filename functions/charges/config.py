@@ -44,6 +44,8 @@ class FunctionConfig(BaseModel):
     #: Seconds a completed charge keeps protecting retries.
     idempotency_expiry_seconds: int = Field(alias="IDEMPOTENCY_EXPIRY_SECONDS", ge=3600)
     dlq_url: str = Field(alias="DLQ_URL", min_length=1)
+    #: The charges ledger, written when a request is dead-lettered (``ledger``).
+    ledger_table_name: str = Field(alias="LEDGER_TABLE_NAME", min_length=1)
     stripe_secret_name: str = Field(alias="STRIPE_SECRET_NAME", min_length=1)
     #: Largest amount accepted, in the currency's minor unit.
     max_amount: int = Field(alias="MAX_AMOUNT", ge=1)

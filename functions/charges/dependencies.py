@@ -25,11 +25,13 @@ from botocore.config import Config
 
 from charges.claims import ChargeOnce, idempotency_config, make_charge_once, persistence_layer
 from charges.config import FunctionConfig
+from charges.dead_letter_ledger import LedgeredDeadLetters
 from charges.dead_letters import DeadLetterQueue
 from charges.observability import record_stripe_latency
 from charges.outcomes import DeadLetters
 from charges.payments import PaymentGateway, StripeGateway
 from charges.rate_limits import StripePacer
+from ledger.store import LedgerTable
 
 #: How long the Stripe key is cached before Secrets Manager is asked again (rotation).
 SECRET_MAX_AGE_SECONDS = 300
@@ -118,8 +120,11 @@ class Dependencies:
                 config.idempotency_table_name,
                 session.client("dynamodb", config=_AWS_CLIENT_CONFIG),
             ),
-            dead_letters=DeadLetterQueue(
-                session.client("sqs", config=_AWS_CLIENT_CONFIG), config.dlq_url
+            dead_letters=LedgeredDeadLetters(
+                DeadLetterQueue(session.client("sqs", config=_AWS_CLIENT_CONFIG), config.dlq_url),
+                LedgerTable(
+                    session.client("dynamodb", config=_AWS_CLIENT_CONFIG), config.ledger_table_name
+                ),
             ),
         )
 

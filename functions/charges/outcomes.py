@@ -91,6 +91,9 @@ class ChargeResult(BaseModel):
 
     request_id: str
     outcome: Literal["charged", "declined", "pending"]
+    #: The request's customer, for the charges ledger (``ledger``), which reads results
+    #: from the idempotency table's stream. None in results stored before it was added.
+    customer: str | None = None
     payment_intent_id: str | None
     status: str
     amount: int

@@ -313,6 +313,7 @@ def _result_from_intent(request: ChargeRequest, intent: Any) -> ChargeResult:
     return ChargeResult(
         request_id=request.request_id,
         outcome=outcome,
+        customer=request.customer,
         payment_intent_id=intent.id,
         status=intent.status,
         amount=intent.amount,
@@ -329,6 +330,7 @@ def _declined(request: ChargeRequest, error: stripe.CardError) -> ChargeResult:
     return ChargeResult(
         request_id=request.request_id,
         outcome="declined",
+        customer=request.customer,
         payment_intent_id=getattr(intent, "id", None),
         status=getattr(intent, "status", None) or "requires_payment_method",
         amount=request.amount,

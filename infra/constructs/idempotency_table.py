@@ -54,6 +54,9 @@ class IdempotencyTable(Construct):
             # The records are what stops a redriven message from charging twice: never
             # delete them with the stack.
             removal_policy=RemovalPolicy.RETAIN,
+            # The charge path's outbox: the ledger writer reads each stored result from
+            # the stream (no extra write on the charge path).
+            stream=dynamodb.StreamViewType.NEW_IMAGE,
         )
 
     def grant_idempotency(self, grantee: iam.IGrantable) -> iam.Grant:

@@ -30,6 +30,7 @@ from cdk_monitoring_constructs import (
     ErrorCountThreshold,
     GraphWidgetType,
     LatencyThreshold,
+    MaxAgeThreshold,
     MaxMessageAgeThreshold,
     MaxMessageCountThreshold,
     MetricFactoryDefaults,
@@ -41,12 +42,15 @@ from constructs import Construct
 
 from chargeq.settings import MetricName, PipelineSettings
 from infra.constructs.metrics import PERIOD, FunctionMetrics
+from ledger.metric_names import OUTCOME_METRICS, LedgerMetric
 
 #: Where every alarm description points; the anchors are the alarms' slugs.
 RUNBOOK = "docs/runbook.md"
 
 #: The one severity: every alarm pages on-call through the same topic.
 SEVERITY = "Critical"
+#: A stream consumer this far behind delays outcomes noticeably (milliseconds).
+STREAM_ITERATOR_AGE_ALARM_MS = 5 * 60 * 1000
 
 #: The outcome of every record, as the function counts it.
 OUTCOMES = (
@@ -120,6 +124,8 @@ class PipelineMonitoring(Construct):
             ),
         )
         alarm = RunbookAlarms(settings)
+        self._alarm = alarm
+        self._settings = settings
         self.facade.monitor_sqs_queue_with_dlq(
             queue=queue,
             dead_letter_queue=dead_letter_queue,
@@ -223,6 +229,111 @@ class PipelineMonitoring(Construct):
                 title="Alarms", alarms=list(self.alarms.values()), width=24, height=4
             )
         )
+
+    def monitor_outcomes(
+        self,
+        *,
+        ledger_writer: lambda_.IFunction,
+        publisher: lambda_.IFunction,
+        webhooks: lambda_.IFunction,
+    ) -> None:
+        """The outcome functions: stream consumers' iterator age and errors, webhook
+        signature failures, dead-lettered outcomes, and outcome events by kind."""
+        settings, alarm = self._settings, self._alarm
+        metrics = FunctionMetrics(settings)
+        for function, name, slug in (
+            (ledger_writer, "Ledger writer", "ledger-writer"),
+            (publisher, "Outcome publisher", "outcome-publisher"),
+        ):
+            self.facade.monitor_lambda_function(
+                lambda_function=function,
+                human_readable_name=name,
+                alarm_friendly_name=name.replace(" ", ""),
+                is_iterator=True,
+                add_max_iterator_age_alarm={
+                    SEVERITY: MaxAgeThreshold(
+                        max_age_in_millis=STREAM_ITERATOR_AGE_ALARM_MS,
+                        **alarm(
+                            f"{slug}-iterator-age",
+                            f"The {name.lower()} is more than "
+                            f"{STREAM_ITERATOR_AGE_ALARM_MS // 60000} minutes behind its "
+                            "stream: outcomes reach the ledger or the bus late.",
+                        ),
+                    )
+                },
+                add_fault_count_alarm={
+                    SEVERITY: ErrorCountThreshold(
+                        max_error_count=0,
+                        **alarm(
+                            f"{slug}-errors",
+                            f"The {name.lower()} failed a batch; the stream retries it and "
+                            "holds the shard's later records behind it.",
+                        ),
+                    )
+                },
+            )
+        self.facade.monitor_lambda_function(
+            lambda_function=webhooks,
+            human_readable_name="Stripe webhooks",
+            alarm_friendly_name="StripeWebhooks",
+        )
+        self.facade.monitor_custom(
+            human_readable_name="Outcome events and webhooks",
+            alarm_friendly_name="Outcomes",
+            metric_groups=[
+                CustomMetricGroup(
+                    title="Outcome events by kind",
+                    graph_widget_type=GraphWidgetType.STACKED_AREA,
+                    metrics=[
+                        metrics.count(metric, label=state.replace("_", " "))
+                        for state, metric in OUTCOME_METRICS.items()
+                    ],
+                ),
+                CustomMetricGroup(
+                    title="Dead-lettered outcomes and webhook signature failures",
+                    metrics=[
+                        self._counter_alarm(
+                            metrics,
+                            OUTCOME_METRICS["dead_lettered"],
+                            "Dead-lettered outcomes",
+                            alarm(
+                                "dead-lettered-outcome",
+                                "A request reached the ledger as dead_lettered: it was not "
+                                "charged and waits in the DLQ with its reason.",
+                            ),
+                        ),
+                        self._counter_alarm(
+                            metrics,
+                            LedgerMetric.WEBHOOK_SIGNATURE_INVALID,
+                            "Webhook signature failures",
+                            alarm(
+                                "webhook-signature-invalid",
+                                "The Stripe webhook endpoint refused a request whose "
+                                "Stripe-Signature is missing, forged or too old.",
+                            ),
+                        ),
+                    ],
+                ),
+                CustomMetricGroup(
+                    title="Webhooks",
+                    metrics=[
+                        metrics.count(name, label=name)
+                        for name in (
+                            LedgerMetric.WEBHOOK_APPLIED,
+                            LedgerMetric.WEBHOOK_IGNORED,
+                            LedgerMetric.WEBHOOK_DEFERRED,
+                            LedgerMetric.WEBHOOK_MALFORMED,
+                            LedgerMetric.RECORD_SKIPPED,
+                        )
+                    ],
+                ),
+            ],
+        )
+        self.slugs = tuple(alarm.slugs)
+        self.alarms = {
+            created.alarm_name.removeprefix(f"{settings.resource_prefix}-"): created.alarm
+            for created in self.facade.created_alarms()
+        }
 
     def _monitor_function_metrics(self, settings: PipelineSettings, alarm: RunbookAlarms) -> None:
         """The function's own metrics: outcomes, decline rate, conflicts, Stripe."""

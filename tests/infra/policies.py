@@ -51,9 +51,18 @@ def logical_id(template: Template, resource_type: str, **properties: Any) -> str
     return matches[0]
 
 
+def charge_function(template: Template) -> dict[str, Any]:
+    """The charge function's resource (named ``chargeq-<stage>-charge``)."""
+    (function,) = [
+        function
+        for function in template.find_resources("AWS::Lambda::Function").values()
+        if str(function["Properties"].get("FunctionName", "")).endswith("-charge")
+    ]
+    return dict(function)
+
+
 def role_of_function(template: Template) -> str:
-    (function,) = template.find_resources("AWS::Lambda::Function").values()
-    return str(function["Properties"]["Role"]["Fn::GetAtt"][0])
+    return str(charge_function(template)["Properties"]["Role"]["Fn::GetAtt"][0])
 
 
 def actions_on(template: Template, role: str, resource: Any) -> set[str]:

@@ -40,4 +40,21 @@ def test_acknowledgements_are_the_expected_few(stack: ChargeQueueStack) -> None:
         ("chargeq-dev/StripeSecret/Secret", "AwsSolutions-SMG4", True),
         ("chargeq-dev/Charge/Role/DefaultPolicy", "AwsSolutions-IAM5[Resource::*]", True),
         ("chargeq-dev/Charge/Function", "AwsSolutions-L1", True),
+        # Issue 15: the outcome functions share the charge function's runtime, the stream
+        # event sources' dynamodb:ListStreams has no resource, the webhook signing secret
+        # is rolled in Stripe, and the stream-failure queue is itself a dead-letter queue.
+        ("chargeq-dev/Outcomes/WebhookSecret", "AwsSolutions-SMG4", True),
+        ("chargeq-dev/Outcomes/StreamFailures", "AwsSolutions-SQS3", True),
+        *{
+            (f"chargeq-dev/Outcomes/{name}/Function", "AwsSolutions-L1", True)
+            for name in ("LedgerWriter", "OutcomePublisher", "StripeWebhooks")
+        },
+        *{
+            (
+                f"chargeq-dev/Outcomes/{name}/Role/DefaultPolicy",
+                "AwsSolutions-IAM5[Resource::*]",
+                True,
+            )
+            for name in ("LedgerWriter", "OutcomePublisher")
+        },
     }

@@ -8,12 +8,11 @@ from typing import Any
 from aws_cdk.assertions import Template
 
 from chargeq.settings import PipelineSettings
-from tests.infra.policies import arn_of, logical_id
+from tests.infra.policies import arn_of, charge_function, logical_id
 
 
 def function_properties(template: Template) -> dict[str, Any]:
-    (function,) = template.find_resources("AWS::Lambda::Function").values()
-    return dict(function["Properties"])
+    return dict(charge_function(template)["Properties"])
 
 
 def test_function_runs_python_3_13_on_arm64_with_active_tracing(
@@ -41,7 +40,12 @@ def test_function_environment_is_the_settings_environment(
     expected: dict[str, Any] = settings.function_config(
         table_name="TABLE", dlq_url="DLQ", secret_name=settings.secret_name
     ).to_environment()
-    expected |= {"IDEMPOTENCY_TABLE_NAME": {"Ref": table}, "DLQ_URL": {"Ref": dlq}}
+    ledger = logical_id(template, "AWS::DynamoDB::Table", TableName=settings.ledger_table_name)
+    expected |= {
+        "IDEMPOTENCY_TABLE_NAME": {"Ref": table},
+        "DLQ_URL": {"Ref": dlq},
+        "LEDGER_TABLE_NAME": {"Ref": ledger},
+    }
     assert function_properties(template)["Environment"]["Variables"] == expected
 
 
@@ -118,6 +122,7 @@ def test_cloudwatch_logs_may_use_the_key_for_this_log_group_only(
         statement
         for statement in key["Properties"]["KeyPolicy"]["Statement"]
         if "logs." in json.dumps(statement["Principal"])
+        and f'/aws/lambda/{settings.function_name}"' in json.dumps(statement["Condition"])
     ]
     condition = json.dumps(statement["Condition"]["ArnEquals"])
     assert "kms:EncryptionContext:aws:logs:arn" in condition
@@ -125,8 +130,7 @@ def test_cloudwatch_logs_may_use_the_key_for_this_log_group_only(
 
 
 def test_checkov_skips_on_the_function_say_why(template: Template) -> None:
-    (function,) = template.find_resources("AWS::Lambda::Function").values()
-    skips = function["Metadata"]["checkov"]["skip"]
+    skips = charge_function(template)["Metadata"]["checkov"]["skip"]
     # Only the checks that do not apply: a Lambda DLQ (SQS-invoked) and a VPC.
     assert {skip["id"] for skip in skips} == {"CKV_AWS_116", "CKV_AWS_117"}
     assert all(len(skip["comment"]) > 40 for skip in skips)

@@ -8,6 +8,8 @@ from chargeq.settings import PipelineSettings
 from tests.infra.policies import actions_on, arn_of, logical_id, role_of_function, statements
 
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+#: The stream event sources' listing, which has no resource-level permission.
+LIST_STREAMS = {"dynamodb:ListStreams"}
 
 
 def test_function_consumes_the_queue(template: Template, settings: PipelineSettings) -> None:
@@ -48,8 +50,8 @@ def test_function_uses_the_key_without_wildcard_actions(template: Template) -> N
     }
 
 
-def test_function_reads_only_its_own_secret(template: Template) -> None:
-    (secret,) = template.find_resources("AWS::SecretsManager::Secret")
+def test_function_reads_only_its_own_secret(template: Template, settings: PipelineSettings) -> None:
+    secret = logical_id(template, "AWS::SecretsManager::Secret", Name=settings.default_secret_name)
     role = role_of_function(template)
     assert actions_on(template, role, {"Ref": secret}) == {
         "secretsmanager:GetSecretValue",
@@ -60,17 +62,26 @@ def test_function_reads_only_its_own_secret(template: Template) -> None:
         for statement in statements(template)
         if any(action.startswith("secretsmanager:") for action in statement.actions)
     ]
-    assert all(statement.resources == ({"Ref": secret},) for statement in secret_statements)
+    # The other secret: the webhook endpoint's signing secret, read by that function only.
+    webhook_secret = logical_id(
+        template, "AWS::SecretsManager::Secret", Name=settings.default_webhook_secret_name
+    )
+    assert sorted(str(statement.resources) for statement in secret_statements) == sorted(
+        [str(({"Ref": secret},)), str(({"Ref": webhook_secret},))]
+    )
+    assert actions_on(template, role, {"Ref": webhook_secret}) == set()
 
 
 def test_imported_secret_is_read_by_its_name_only(configured_template: Template) -> None:
-    # GIVEN chargeq:stripe_secret_name WHEN synthesized THEN no secret is created, and the
-    # grant is on that name's ARN (Secrets Manager appends six random characters).
-    configured_template.resource_count_is("AWS::SecretsManager::Secret", 0)
+    # GIVEN chargeq:stripe_secret_name WHEN synthesized THEN the Stripe key's secret is not
+    # created, and the grant is on that name's ARN (Secrets Manager appends six random
+    # characters); the webhook signing secret is still created.
+    configured_template.resource_count_is("AWS::SecretsManager::Secret", 1)
     (statement,) = [
         statement
         for statement in statements(configured_template)
         if "secretsmanager:GetSecretValue" in statement.actions
+        and "stripe-live" in str(statement.resources)
     ]
     (resource,) = statement.resources
     assert ":secret:payments/stripe-live-??????" in str(resource)
@@ -80,7 +91,7 @@ def test_no_wildcard_resources_except_xray(template: Template) -> None:
     for statement in statements(template):
         assert not any("*" in action for action in statement.actions), statement
         if "*" in statement.resources:
-            assert set(statement.actions) <= XRAY_ACTIONS, statement
+            assert set(statement.actions) <= XRAY_ACTIONS | LIST_STREAMS, statement
 
 
 def test_no_put_metric_data_because_metrics_are_emf_logs(template: Template) -> None:

@@ -169,6 +169,7 @@ def charged(request: ChargeRequest) -> ChargeResult:
     return ChargeResult(
         request_id=request.request_id,
         outcome="charged",
+        customer=request.customer,
         payment_intent_id=f"pi_{request.request_id}",
         status="succeeded",
         amount=request.amount,
@@ -181,6 +182,7 @@ def declined(request: ChargeRequest) -> ChargeResult:
     return ChargeResult(
         request_id=request.request_id,
         outcome="declined",
+        customer=request.customer,
         payment_intent_id=f"pi_{request.request_id}",
         status="requires_payment_method",
         amount=request.amount,

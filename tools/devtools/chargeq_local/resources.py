@@ -1,4 +1,4 @@
-"""Create the queue, DLQ, idempotency table and Stripe secret from ``PipelineSettings``.
+"""Create the queue, DLQ, tables, event bus and secrets from ``PipelineSettings``.
 
 The same settings object the CDK stack is built from, so retention, ``maxReceiveCount``
 and visibility timeout locally are the deployed ones.
@@ -16,6 +16,7 @@ from chargeq.deployment import queue_arn
 from chargeq.settings import PipelineSettings
 from charges.claims import RecordAttribute
 from charges.config import FunctionConfig
+from ledger.store import CUSTOMER_INDEX, LedgerAttribute
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ class Resources:
     dlq_arn: str
     table_name: str
     secret_name: str
+    ledger_table_name: str
+    #: The idempotency table's and the ledger's streams (the stack's event sources).
+    table_stream_arn: str
+    ledger_stream_arn: str
 
     def function_config(self, settings: PipelineSettings, stripe_api_base: str) -> FunctionConfig:
         """The charge function's settings for these resources and this Stripe."""
@@ -35,6 +40,7 @@ class Resources:
             table_name=self.table_name,
             dlq_url=self.dlq_url,
             secret_name=self.secret_name,
+            ledger_table_name=self.ledger_table_name,
             stripe_api_base=stripe_api_base,
         )
 
@@ -62,7 +68,9 @@ def provision(
             ),
         },
     )["QueueUrl"]
-    _create_table(session.client("dynamodb", endpoint_url=endpoint_url), settings.table_name)
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
+    _create_table(dynamodb, settings.table_name)
+    _create_ledger(dynamodb, settings.ledger_table_name)
     _put_secret(
         session.client("secretsmanager", endpoint_url=endpoint_url),
         settings.secret_name,
@@ -75,6 +83,9 @@ def provision(
         dlq_arn=dlq_arn,
         table_name=settings.table_name,
         secret_name=settings.secret_name,
+        ledger_table_name=settings.ledger_table_name,
+        table_stream_arn=_stream_arn(dynamodb, settings.table_name),
+        ledger_stream_arn=_stream_arn(dynamodb, settings.ledger_table_name),
     )
 
 
@@ -85,6 +96,8 @@ def _create_table(dynamodb: Any, name: str) -> None:
             KeySchema=[{"AttributeName": RecordAttribute.KEY, "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": RecordAttribute.KEY, "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
+            # The charge path's outbox: the ledger writer reads stored results from it.
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
         )
     except dynamodb.exceptions.ResourceInUseException:
         return
@@ -93,6 +106,44 @@ def _create_table(dynamodb: Any, name: str) -> None:
         TableName=name,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": RecordAttribute.EXPIRY},
     )
+
+
+def _create_ledger(dynamodb: Any, name: str) -> None:
+    """The charges ledger as the stack makes it: key, customer index, stream of changes."""
+    try:
+        dynamodb.create_table(**ledger_table_definition(name))
+    except dynamodb.exceptions.ResourceInUseException:
+        return
+    dynamodb.get_waiter("table_exists").wait(TableName=name)
+
+
+def ledger_table_definition(name: str) -> dict[str, Any]:
+    """``CreateTable`` arguments of the ledger (``infra.constructs.ledger`` is the stack's)."""
+    return {
+        "TableName": name,
+        "KeySchema": [{"AttributeName": LedgerAttribute.KEY, "KeyType": "HASH"}],
+        "AttributeDefinitions": [
+            {"AttributeName": LedgerAttribute.KEY, "AttributeType": "S"},
+            {"AttributeName": LedgerAttribute.CUSTOMER, "AttributeType": "S"},
+            {"AttributeName": LedgerAttribute.CREATED_AT, "AttributeType": "S"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": CUSTOMER_INDEX,
+                "KeySchema": [
+                    {"AttributeName": LedgerAttribute.CUSTOMER, "KeyType": "HASH"},
+                    {"AttributeName": LedgerAttribute.CREATED_AT, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    }
+
+
+def _stream_arn(dynamodb: Any, name: str) -> str:
+    return str(dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"])
 
 
 def _put_secret(secrets: Any, name: str, value: str) -> None:

@@ -1,0 +1,1 @@
+"""Stripe's webhook endpoint: verified PaymentIntent events settle pending requests."""
