@@ -2,15 +2,21 @@
 
 ``concurrency`` pollers run at once (the event source's maximum concurrency), each
 long-polling the queue and handing its batch to its own worker. A worker that crashes or
-times out fails its batch and is replaced; the poller carries on.
+times out fails its batch and is replaced; the poller carries on. So it does when SQS
+answers a receive or a delete with an error (moto's server answers 500 when two receives
+race over a message due for the DLQ): Lambda's event source retries its polls, and
+messages not deleted come back after their visibility timeout.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chargeq_local.event_source import BatchReport, EventSource
 from chargeq_local.workers import Worker
@@ -40,6 +46,9 @@ class Poller:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.busy = 0
+        #: Receives and deletes SQS answered with an error (each was retried or left to
+        #: the visibility timeout).
+        self.sqs_errors = 0
         self._lock = threading.Lock()
 
     def start(self) -> Poller:
@@ -56,7 +65,11 @@ class Poller:
 
     def _run(self, worker: Worker, twin: Worker | None) -> None:
         while not self._stop.is_set():
-            messages = self._source.receive()
+            try:
+                messages = self._source.receive()
+            except (BotoCoreError, ClientError):
+                self._sqs_error()
+                continue
             if not messages:
                 continue
             with self._lock:
@@ -66,11 +79,20 @@ class Poller:
                 if twin is not None and self._deliver_twice and self._deliver_twice():
                     invoke = self._twinned(worker, twin)
                 report = self._source.deliver(messages, invoke)
+            except (BotoCoreError, ClientError):
+                # A delete failed: the messages come back after their visibility timeout.
+                self._sqs_error()
+                continue
             finally:
                 with self._lock:
                     self.busy -= 1
             if self._on_batch:
                 self._on_batch(report)
+
+    def _sqs_error(self) -> None:
+        with self._lock:
+            self.sqs_errors += 1
+        time.sleep(0.2)  # a moment before the next poll, as an event source backs off
 
     def _twinned(self, worker: Worker, twin: Worker) -> Callable[[dict[str, Any]], dict[str, Any]]:
         def invoke(event: dict[str, Any]) -> dict[str, Any]:

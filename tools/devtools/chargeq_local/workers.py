@@ -1,25 +1,30 @@
 """Worker processes that run the real handler, one invocation at a time, like Lambda containers.
 
-A worker is a fresh interpreter (``spawn``) with the function's environment; it imports
-``charges.handler`` once and serves invocations until stopped, so the handler's cold start
-and per-container caches behave as in Lambda. When an invocation runs past the function
-timeout the worker is killed, as Lambda would; when a worker dies, the invocation fails
-and a new worker takes its place. Either way the poller carries on.
+A worker is a fresh interpreter (``python -m chargeq_local.workers``) started with the
+function's environment, as Lambda starts a container: it imports ``charges.handler`` once
+and serves invocations until stopped, so the handler's cold start and per-container caches
+behave as in Lambda. It is a plain child process, not one of multiprocessing's ``spawn``
+children, which first re-import the parent's main module (the ``chargeq`` command, say):
+the function's modules would be imported before its environment is set (Powertools'
+``Metrics()`` then has no namespace and every invocation fails), and every cold start would
+pay for the parent's imports.
+
+Invocations go over two pipes as pickled ``(event, timeout)`` and ``(status, payload)``
+messages (``multiprocessing.connection.Connection``). When an invocation runs past the
+function timeout the worker is killed, as Lambda would; when a worker dies, the invocation
+fails and a new worker takes its place. Either way the poller carries on.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import signal
+import subprocess
 import sys
 from multiprocessing.connection import Connection
-from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from typing import Any
-
-_CONTEXT = multiprocessing.get_context("spawn")
 
 
 class InvocationFailed(RuntimeError):
@@ -33,6 +38,9 @@ DEFAULT_HANDLER = "charges.handler:lambda_handler"
 #: through which a fault plan (``chargeq_soak.faults``) installs its hooks.
 WORKER_SETUP_ENV = "CHARGEQ_LOCAL_WORKER_SETUP"
 
+#: Seconds a fresh worker gets on top of the function timeout for its first import.
+COLD_START_ALLOWANCE_SECONDS = 15
+
 
 def _resolve(name: str) -> Any:
     """``"package.module:attribute"`` as the object it names."""
@@ -42,30 +50,43 @@ def _resolve(name: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def _serve(
-    connection: Connection, environment: dict[str, str], log_path: str, handler: str
-) -> None:
-    """The worker's main loop (runs in the child process)."""
+class _Pipes:
+    """Two one-way ``Connection``s (one read, one written) used as one duplex channel."""
+
+    def __init__(self, read_fd: int, write_fd: int) -> None:
+        self._read = Connection(read_fd, writable=False)
+        self._write = Connection(write_fd, readable=False)
+
+    def send(self, message: Any) -> None:
+        self._write.send(message)
+
+    def recv(self) -> Any:
+        return self._read.recv()
+
+    def poll(self, timeout: float) -> bool:
+        return self._read.poll(timeout)
+
+    def close(self) -> None:
+        self._write.close()
+        self._read.close()
+
+
+def _serve(channel: _Pipes, handler: str) -> None:
+    """The worker's main loop (runs in the child process, its environment already set)."""
     # Ctrl-C in the terminal reaches every process in its group; the parent stops its
     # workers itself, in order, so a worker does not die under an invocation.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.environ.update(environment)
-    # The handler logs JSON and metrics to stdout, as in Lambda; keep them in a file.
-    log = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
-    sys.stdout = sys.stderr = log
-    os.dup2(log.fileno(), 1)
-    os.dup2(log.fileno(), 2)
     from chargeq_local.context import LocalLambdaContext
 
     # Fault injection plugs in here (the soak names its hook); the runtime knows no faults.
-    setup = environment.get(WORKER_SETUP_ENV)
+    setup = os.environ.get(WORKER_SETUP_ENV)
     if setup:
         _resolve(setup)()
     lambda_handler = _resolve(handler)
 
     while True:
         try:
-            message = connection.recv()
+            message = channel.recv()
         except EOFError:
             return
         if message is None:
@@ -73,13 +94,13 @@ def _serve(
         event, timeout_seconds = message
         context = LocalLambdaContext(timeout_seconds=timeout_seconds)
         try:
-            connection.send(("ok", lambda_handler(event, context)))
+            channel.send(("ok", lambda_handler(event, context)))
         except Exception as error:  # an invocation error, as Lambda reports one
-            connection.send(("error", f"{type(error).__name__}: {error}"))
+            channel.send(("error", f"{type(error).__name__}: {error}"))
 
 
 class Worker:
-    """One warm container: a child process and the pipe to it."""
+    """One warm container: a child process and the pipes to it."""
 
     def __init__(
         self,
@@ -92,8 +113,8 @@ class Worker:
         self._environment = environment
         self._log_path = log_path
         self._timeout = timeout_seconds
-        self._process: SpawnProcess | None = None
-        self._connection: Connection | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._channel: _Pipes | None = None
         self.starts = 0
         self._warm = False
 
@@ -102,31 +123,39 @@ class Worker:
         return self._process.pid if self._process else None
 
     def start(self) -> None:
-        parent, child = _CONTEXT.Pipe()
-        process = _CONTEXT.Process(
-            target=_serve,
-            args=(child, self._environment, str(self._log_path), self._handler),
-            daemon=True,
-        )
-        process.start()
-        child.close()
-        self._process, self._connection = process, parent
+        to_child_read, to_child_write = os.pipe()
+        from_child_read, from_child_write = os.pipe()
+        command = [sys.executable, "-m", __name__, str(to_child_read), str(from_child_write)]
+        # The handler logs JSON and metrics to stdout, as in Lambda; keep them in a file.
+        with open(self._log_path, "ab") as log:
+            self._process = subprocess.Popen(
+                [*command, self._handler],
+                env=os.environ | self._environment,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(to_child_read, from_child_write),
+            )
+        os.close(to_child_read)
+        os.close(from_child_write)
+        self._channel = _Pipes(from_child_read, to_child_write)
         self.starts += 1
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         """Run the handler on ``event``; raise ``InvocationFailed`` if it did not answer."""
-        if self._process is None or not self._process.is_alive():
+        if self._process is None or self._process.poll() is not None:
             self.restart()
-        assert self._connection is not None
+        assert self._channel is not None
         try:
-            self._connection.send((event, self._timeout))
+            self._channel.send((event, self._timeout))
             # Allow for the first import in a fresh worker on top of the function timeout.
-            allowance = self._timeout + (0 if self._warm else 15)
-            if not self._connection.poll(allowance):
+            allowance = self._timeout + (0 if self._warm else COLD_START_ALLOWANCE_SECONDS)
+            if not self._channel.poll(allowance):
+                self.kill()  # as Lambda ends a timed-out invocation: at once
                 self.restart()
                 raise InvocationFailed(f"timed out after {self._timeout:.1f}s")
-            status, payload = self._connection.recv()
-        except (EOFError, OSError, BrokenPipeError) as error:
+            status, payload = self._channel.recv()
+        except (EOFError, OSError) as error:
             self.restart()
             raise InvocationFailed(f"worker died: {type(error).__name__}") from error
         self._warm = True
@@ -136,7 +165,7 @@ class Worker:
 
     def kill(self) -> None:
         """SIGKILL the worker mid-flight (fault injection)."""
-        if self._process and self._process.is_alive():
+        if self._process and self._process.poll() is None:
             self._process.kill()
 
     def restart(self) -> None:
@@ -145,14 +174,19 @@ class Worker:
         self.start()
 
     def stop(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(OSError, BrokenPipeError):
-                self._connection.send(None)
-            self._connection.close()
-            self._connection = None
+        if self._channel is not None:
+            with contextlib.suppress(OSError):
+                self._channel.send(None)
+            self._channel.close()
+            self._channel = None
         if self._process is not None:
-            self._process.join(timeout=2)
-            if self._process.is_alive():
+            try:
+                self._process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
                 self._process.kill()
-                self._process.join()
+                self._process.wait()
             self._process = None
+
+
+if __name__ == "__main__":
+    _serve(_Pipes(int(sys.argv[1]), int(sys.argv[2])), sys.argv[3])
