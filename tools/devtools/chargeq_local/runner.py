@@ -189,8 +189,15 @@ def queue_depths(sqs: Any, resources: Resources) -> tuple[int, int]:
     return depth, int(dlq["Attributes"][names[0]])
 
 
-def send_workload(stack: LocalStack, workload: Workload) -> None:
-    """Good requests through the producer client; poison straight onto the queue."""
+def send_workload(stack: LocalStack, workload: Workload, max_backlog: int | None = None) -> None:
+    """Good requests through the producer client; poison straight onto the queue.
+
+    With ``max_backlog`` the producer sends its next ten only while at most that many
+    messages wait visible in the queue, as producers that send over time would: moto's SQS
+    walks every message in the queue on each send, receive and attribute read (its own
+    "very inefficient if a large number of messages are in-flight"), so a backlog of ten
+    thousand makes each request cost milliseconds of its CPU, which the pipeline shares.
+    """
     sqs = stack.client("sqs")
     producer = ChargeProducer(
         stack.resources.queue_url,
@@ -200,6 +207,8 @@ def send_workload(stack: LocalStack, workload: Workload) -> None:
         ),
     )
     for start in range(0, len(workload.messages), 10):
+        if max_backlog is not None:
+            _wait_for_room(sqs, stack.resources.queue_url, max_backlog)
         chunk = workload.messages[start : start + 10]
         report = producer.send_many([json.loads(m.body) for m in chunk if not m.poison])
         if not report.ok:
@@ -210,6 +219,17 @@ def send_workload(stack: LocalStack, workload: Workload) -> None:
                 QueueUrl=stack.resources.queue_url,
                 Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(poison)],
             )
+
+
+def _wait_for_room(sqs: Any, queue_url: str, max_backlog: int) -> None:
+    """Wait until at most ``max_backlog`` messages wait visible in the queue."""
+    while True:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        if int(attributes["ApproximateNumberOfMessages"]) <= max_backlog:
+            return
+        time.sleep(0.1)
 
 
 class WorkerFaults(Protocol):
@@ -232,6 +252,9 @@ class RunOptions:
     chaos: WorkerFaults | None = None
     handler: str = DEFAULT_HANDLER
     timeout_seconds: float = 900
+    #: Send while at most this many messages wait in the queue (``send_workload``); None
+    #: sends everything at once (a backlog).
+    max_backlog: int | None = None
     #: Extra variables for the workers' environment (the benchmark's probe reads some).
     environment: Mapping[str, str] = field(default_factory=dict)
 
@@ -288,7 +311,10 @@ class PipelineRun:
     def send(self, workload: Workload) -> threading.Thread:
         """Send the workload from a background thread, so progress shows meanwhile."""
         sender = threading.Thread(
-            target=send_workload, args=(self.stack, workload), name="producer", daemon=True
+            target=send_workload,
+            args=(self.stack, workload, self.options.max_backlog),
+            name="producer",
+            daemon=True,
         )
         sender.start()
         self._sending.append(sender)

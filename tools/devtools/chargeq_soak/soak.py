@@ -52,6 +52,11 @@ STRIPE_FAULTS: list[dict[str, Any]] = [
     {"kind": "hang", "seconds": 3, "probability": 0.002},
 ]
 
+#: Messages waiting in the queue at most while the workload is sent (``RunOptions``):
+#: about ten seconds of work for the pipeline, so it never idles, while moto's SQS, whose
+#: every request walks the whole queue, stays cheap.
+BACKLOG = 40
+
 #: Share of requests that crash after Stripe on every delivery until redriven (each crash
 #: fails its whole batch, so a few go a long way).
 DOOMED_SHARE = 0.0025
@@ -130,6 +135,7 @@ def _options(workload: Workload, *, seed: int, naive: bool, progress: bool) -> R
         seed=seed,
         progress=progress,
         twin_rate=0.03,
+        max_backlog=BACKLOG,
         chaos=None if naive else plan,
         handler=NAIVE_HANDLER if naive else RunOptions().handler,
     )
