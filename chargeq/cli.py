@@ -129,7 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
         "requests, faults injected by kind, PaymentIntents, double charges, lost, declined, "
         "DLQ by reason. Exits 1 if an invariant breaks for chargeq's handler.",
     )
-    chaos.add_argument("-n", "--requests", type=_positive, default=2000, help="default: 2000")
+    chaos.add_argument("-n", "--requests", type=_positive, default=10_000, help="default: 10000")
+    chaos.add_argument(
+        "--naive-requests",
+        type=_positive,
+        default=None,
+        help="requests for the naive handler's column (default: 1000, at most --requests): "
+        "it only shows double charges",
+    )
     chaos.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     chaos.add_argument(
         "--handler",
@@ -340,7 +347,9 @@ def _run_demo(args: argparse.Namespace) -> int:
 def _run_chaos(args: argparse.Namespace) -> int:
     soak = _development_tool("chargeq_soak.soak").main
     handlers = ["chargeq", "naive"] if args.handler == "both" else [args.handler]
-    return int(soak(args.requests, args.seed, handlers, not args.quiet, args.json))
+    return int(
+        soak(args.requests, args.seed, handlers, not args.quiet, args.json, args.naive_requests)
+    )
 
 
 def _run_bench(args: argparse.Namespace) -> int:

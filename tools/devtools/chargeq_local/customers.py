@@ -2,11 +2,13 @@
 make them (``stripe_emulator.fixtures.create_customer``), never invented IDs.
 
 A pool mixes what a real account holds: customers saved with a PaymentMethod only (their
-``invoice_settings.default_payment_method``; requests for them must name the card, since a
-PaymentIntent never falls back to it), legacy customers with a card ``source`` (charged
+``invoice_settings.default_payment_method``, which the pipeline charges when a request
+names no payment method), legacy customers with a card ``source`` (charged
 without ``payment_method`` through ``default_source``), and saved cards that decline:
 ``pm_card_chargeCustomerFail`` and the 3D Secure ``pm_card_authenticationRequired``
-(docs.stripe.com/testing).
+(docs.stripe.com/testing), and customers whose invoice default is a US bank account
+(``pm_usBankAccount_success``, docs.stripe.com/testing "Bank debits"): their PaymentIntents
+wait in ``processing`` and settle later on the emulator's clock.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from stripe_emulator.fixtures import TestCustomer, create_customer
 class CustomerPool:
     """Customers to charge, by what is saved on them."""
 
-    #: A PaymentMethod attached as the invoice default; no default source.
+    #: A card PaymentMethod attached as the invoice default; no default source.
     saved: tuple[TestCustomer, ...]
     #: A legacy card as ``default_source``; no PaymentMethod.
     legacy: tuple[TestCustomer, ...]
@@ -28,9 +30,17 @@ class CustomerPool:
     declining: TestCustomer
     #: ``pm_card_authenticationRequired`` attached: off-session charges need authentication.
     authentication: TestCustomer
+    #: ``pm_usBankAccount_success`` attached as the invoice default: charges are ``pending``.
+    bank_debit: tuple[TestCustomer, ...] = ()
 
 
-def create_pool(stripe_url: str, api_key: str, *, saved: int = 12, legacy: int = 6) -> CustomerPool:
+#: Stripe's test US bank account that settles successfully (docs.stripe.com/testing).
+BANK_DEBIT_TEST_ACCOUNT = "pm_usBankAccount_success"
+
+
+def create_pool(
+    stripe_url: str, api_key: str, *, saved: int = 12, legacy: int = 6, bank_debit: int = 4
+) -> CustomerPool:
     """Create the pool's customers through the Stripe API at ``stripe_url``."""
     return CustomerPool(
         saved=tuple(create_customer(stripe_url, api_key) for _ in range(saved)),
@@ -41,5 +51,9 @@ def create_pool(stripe_url: str, api_key: str, *, saved: int = 12, legacy: int =
         declining=create_customer(stripe_url, api_key, payment_method="pm_card_chargeCustomerFail"),
         authentication=create_customer(
             stripe_url, api_key, payment_method="pm_card_authenticationRequired"
+        ),
+        bank_debit=tuple(
+            create_customer(stripe_url, api_key, payment_method=BANK_DEBIT_TEST_ACCOUNT)
+            for _ in range(bank_debit)
         ),
     )

@@ -1,7 +1,10 @@
 """Lambda's SQS event source, locally: concurrent pollers, each with its own worker process.
 
 ``concurrency`` pollers run at once (the event source's maximum concurrency), each
-long-polling the queue and handing its batch to its own worker. A worker that crashes or
+long-polling the queue and handing its batch to its own worker. Like Lambda's event
+source, whose pollers read the queue apart from the function's invocations, each poller
+receives its next batch while its worker runs the current one (one batch ahead), so a
+worker goes from one batch to the next without waiting for SQS. A worker that crashes or
 times out fails its batch and is replaced; the poller carries on. So it does when SQS
 answers a receive or a delete with an error (moto's server answers 500 when two receives
 race over a message due for the DLQ): Lambda's event source retries its polls, and
@@ -11,6 +14,7 @@ messages not deleted come back after their visibility timeout.
 from __future__ import annotations
 
 import contextlib
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -64,16 +68,17 @@ class Poller:
         return self
 
     def _run(self, worker: Worker, twin: Worker | None) -> None:
-        while not self._stop.is_set():
+        ahead: queue.Queue[list[dict[str, Any]]] = queue.Queue(maxsize=1)
+        receiver = threading.Thread(
+            target=self._receive_ahead, args=(ahead,), name="receiver", daemon=True
+        )
+        receiver.start()
+        # Until the receiver stopped and its last batch is settled.
+        while receiver.is_alive() or not ahead.empty():
             try:
-                messages = self._source.receive()
-            except (BotoCoreError, ClientError):
-                self._sqs_error()
+                messages = ahead.get(timeout=0.2)
+            except queue.Empty:
                 continue
-            if not messages:
-                continue
-            with self._lock:
-                self.busy += 1
             try:
                 invoke: Callable[[dict[str, Any]], dict[str, Any]] = worker.invoke
                 if twin is not None and self._deliver_twice and self._deliver_twice():
@@ -88,6 +93,31 @@ class Poller:
                     self.busy -= 1
             if self._on_batch:
                 self._on_batch(report)
+        receiver.join()
+
+    def _receive_ahead(self, ahead: queue.Queue[list[dict[str, Any]]]) -> None:
+        """Receive batches and hand them on, one ahead of the worker."""
+        while not self._stop.is_set():
+            try:
+                messages = self._source.receive()
+            except (BotoCoreError, ClientError):
+                self._sqs_error()
+                continue
+            if not messages:
+                continue
+            # Busy from the receive on: the messages are in flight until settled.
+            with self._lock:
+                self.busy += 1
+            while True:
+                try:
+                    ahead.put(messages, timeout=0.2)
+                    break
+                except queue.Full:
+                    if self._stop.is_set():
+                        # Never invoked: SQS delivers them again after the visibility timeout.
+                        with self._lock:
+                            self.busy -= 1
+                        return
 
     def _sqs_error(self) -> None:
         with self._lock:

@@ -1,7 +1,9 @@
 """Check a finished run against its workload, and print what happened.
 
 The invariants, from the product's promise: no request is charged twice, and every
-request ends in exactly one known state (charged, declined, or in the DLQ with a reason).
+request ends in exactly one known state (charged, declined, pending, or in the DLQ with a
+reason). A ``pending`` request (a bank debit in ``processing``) must have exactly one
+PaymentIntent at Stripe: a second one would debit the account twice once both settle.
 """
 
 from __future__ import annotations
@@ -28,12 +30,15 @@ class RunReport:
     wrong_outcome: int
     dead_letters: dict[str, int]
     wall_seconds: float
+    pending: int = 0
     invocations: int = 0
     redelivered: int = 0
     failed_records: int = 0
     twin_deliveries: int = 0
     faults: dict[str, int] = field(default_factory=dict)
     rate_limited: dict[str, int] = field(default_factory=dict)  # Stripe's 429s, by limit
+    #: Requests the emulator answered, by kind (``stripe_emulator.ledger.REQUEST_COUNTERS``).
+    stripe_requests: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -61,6 +66,7 @@ class RunReport:
             ("PaymentIntents at Stripe", self.payment_intents),
             ("charged", self.charged),
             ("declined", self.declined),
+            ("pending (bank debits processing)", self.pending),
             ("double charges (must be 0)", self.double_charges),
             ("lost (must be 0)", self.lost),
             ("wrong outcome (must be 0)", self.wrong_outcome),
@@ -92,12 +98,15 @@ def check(
     succeeded_by_request: dict[str, int],
     payment_intents: int,
     wall_seconds: float,
+    created_by_request: dict[str, int] | None = None,
 ) -> RunReport:
     """Compare the final state with what the workload must have produced.
 
     ``records`` maps request_id to its idempotency status (``chargeq.status``);
     ``dead_letters`` holds (reason, request_id or None) per DLQ message;
-    ``succeeded_by_request`` is the emulator's count of succeeded PaymentIntents.
+    ``succeeded_by_request`` is the emulator's count of succeeded PaymentIntents and
+    ``created_by_request`` of every PaymentIntent made for the request (a ``pending``
+    request must have exactly one).
     A good request whose retries ran out is in the DLQ with a reason: known, not lost.
     """
     problems: list[str] = []
@@ -107,6 +116,8 @@ def check(
     exhausted = {
         rid for reason, rid in dead_letters if reason in ("retries_exhausted", "redrive_policy")
     }
+    created = created_by_request or {}
+    pending_doubles: list[str] = []
     # No outcome stored yet: a claim held, released after a failed attempt, or none at all.
     unsettled = ("not_found", "in_progress", "released")
     for request_id, expected in workload.outcomes.items():
@@ -123,6 +134,13 @@ def check(
         if state == "charged" and charges != 1:
             wrong += 1
             problems.append(f"{request_id} recorded charged but Stripe has {charges} charges")
+        made = created.get(request_id, 0)
+        if state == "pending" and made != 1:
+            if made > 1:
+                pending_doubles.append(request_id)
+            else:
+                wrong += 1
+            problems.append(f"{request_id} recorded pending but Stripe has {made} PaymentIntents")
     found = Counter(reason for reason, _ in dead_letters)
     # A good request dead-lettered after retries counts under its reason, not as poison.
     for reason, count in workload.dead_letters.items():
@@ -131,12 +149,14 @@ def check(
             problems.append(f"{count - found[reason]} {reason} message(s) missing from the DLQ")
     doubles = [rid for rid, count in succeeded_by_request.items() if count > 1]
     problems += [f"{rid} charged {succeeded_by_request[rid]} times" for rid in doubles]
+    doubles += [rid for rid in pending_doubles if rid not in doubles]
     return RunReport(
         requests=workload.requests,
         messages=len(workload.messages),
         payment_intents=payment_intents,
         charged=sum(1 for r in records.values() if r.get("state") == "charged"),
         declined=sum(1 for r in records.values() if r.get("state") == "declined"),
+        pending=sum(1 for r in records.values() if r.get("state") == "pending"),
         double_charges=len(doubles),
         lost=lost,
         wrong_outcome=wrong,

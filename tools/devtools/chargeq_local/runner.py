@@ -76,13 +76,15 @@ class LocalStack:
     def workers(
         self, environment: dict[str, str] | None = None, handler: str = DEFAULT_HANDLER
     ) -> list[Worker]:
-        """One worker per unit of event-source concurrency, as Lambda would run."""
+        """One worker per unit of event-source concurrency, as Lambda would run, each
+        with a spare process standing by to replace it when it dies (``workers``)."""
         return [
             Worker(
                 self.function_environment() | (environment or {}),
                 self.logs / "function.log",
                 self.settings.function_timeout_seconds,
                 handler,
+                standby=True,
             )
             for _ in range(self.settings.max_concurrency)
         ]
@@ -369,6 +371,10 @@ def collect(stack: LocalStack, workload: Workload, wall_seconds: float) -> RunRe
         request_id: int(entry.get("succeeded", 0))
         for request_id, entry in ledger["by_request_id"].items()
     }
+    created = {
+        request_id: int(entry.get("created", 0))
+        for request_id, entry in ledger["by_request_id"].items()
+    }
     report = check(
         workload,
         records=records,
@@ -376,7 +382,11 @@ def collect(stack: LocalStack, workload: Workload, wall_seconds: float) -> RunRe
         succeeded_by_request=succeeded,
         payment_intents=int(ledger["payment_intents"]),
         wall_seconds=wall_seconds,
+        created_by_request=created,
     )
+    report.stripe_requests = {
+        name: int(count) for name, count in ledger.get("requests", {}).items() if count
+    }
     report.faults = {kind: int(count) for kind, count in ledger.get("faults", {}).items()}
     report.rate_limited = {
         limit: int(count) for limit, count in ledger.get("rate_limits", {}).items()

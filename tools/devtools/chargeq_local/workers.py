@@ -108,8 +108,12 @@ class Worker:
         log_path: Path,
         timeout_seconds: float,
         handler: str = DEFAULT_HANDLER,
+        *,
+        standby: bool = False,
     ) -> None:
         self._handler = handler
+        self._standby = standby
+        self._spare: tuple[subprocess.Popen[bytes], _Pipes] | None = None
         self._environment = environment
         self._log_path = log_path
         self._timeout = timeout_seconds
@@ -123,12 +127,21 @@ class Worker:
         return self._process.pid if self._process else None
 
     def start(self) -> None:
+        """Start the worker's process (the spare's, if one is waiting)."""
+        if self._spare is not None and self._spare[0].poll() is None:
+            self._process, self._channel = self._spare
+        else:
+            self._process, self._channel = self._launch()
+        self._spare = self._launch() if self._standby else None
+        self.starts += 1
+
+    def _launch(self) -> tuple[subprocess.Popen[bytes], _Pipes]:
         to_child_read, to_child_write = os.pipe()
         from_child_read, from_child_write = os.pipe()
         command = [sys.executable, "-m", __name__, str(to_child_read), str(from_child_write)]
         # The handler logs JSON and metrics to stdout, as in Lambda; keep them in a file.
         with open(self._log_path, "ab") as log:
-            self._process = subprocess.Popen(
+            process = subprocess.Popen(
                 [*command, self._handler],
                 env=os.environ | self._environment,
                 stdin=subprocess.DEVNULL,
@@ -138,8 +151,7 @@ class Worker:
             )
         os.close(to_child_read)
         os.close(from_child_write)
-        self._channel = _Pipes(from_child_read, to_child_write)
-        self.starts += 1
+        return process, _Pipes(from_child_read, to_child_write)
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         """Run the handler on ``event``; raise ``InvocationFailed`` if it did not answer."""
@@ -168,12 +180,21 @@ class Worker:
         if self._process and self._process.poll() is None:
             self._process.kill()
 
+    def stop(self) -> None:
+        """Stop the worker's process and its spare."""
+        self._stop_current()
+        if self._spare is not None:
+            self._process, self._channel = self._spare
+            self._spare = None
+            self._stop_current()
+
     def restart(self) -> None:
-        self.stop()
+        """Replace the worker's process (with its spare, if one is waiting)."""
+        self._stop_current()
         self._warm = False
         self.start()
 
-    def stop(self) -> None:
+    def _stop_current(self) -> None:
         if self._channel is not None:
             with contextlib.suppress(OSError):
                 self._channel.send(None)

@@ -1,16 +1,15 @@
 """A realistic, reproducible mix of charge requests, and what must become of each.
 
 From one seed and a pool of customers made through the Stripe API (``customers.py``):
-mostly good charges, a share of them for legacy customers without ``payment_method``
-(charged through their ``default_source``) and amounts near Stripe's 50-cent minimum, some
-declines (a saved card that fails, Stripe's declining test cards, authentication required),
-the same request sent twice, the same ``request_id`` reused with another amount (a payload
-conflict), and poison bodies. Each message's expected fate is recorded so the run can be
-checked against it afterwards.
-
-Requests without ``payment_method`` go only to legacy customers: for a customer saved with
-a PaymentMethod only, Stripe refuses them, and the pipeline charging the invoice default
-instead is issue 12's to add.
+mostly good charges, a share of them without ``payment_method`` (for customers saved with a
+PaymentMethod only, charged through their ``invoice_settings.default_payment_method``, and
+for legacy customers, through their ``default_source``), amounts near Stripe's 50-cent
+minimum, bank debits (a US bank account: the PaymentIntent waits in ``processing``, the
+outcome is ``pending``), declines (a saved card that fails, Stripe's declining test cards,
+authentication required), soft declines (``processing_error``: tried again under new
+attempt keys, then declined), the same request sent twice, the same ``request_id`` reused
+with another amount (a payload conflict), and poison bodies. Each message's expected fate
+is recorded so the run can be checked against it afterwards.
 """
 
 from __future__ import annotations
@@ -25,6 +24,9 @@ from chargeq_local.customers import CustomerPool
 
 #: Stripe's declining test cards, used directly (they cannot be attached).
 DECLINING_CARDS = ("pm_card_visa_chargeDeclined", "pm_card_visa_chargeDeclinedInsufficientFunds")
+#: Stripe's soft decline test card: ``processing_error``, "try again" (docs.stripe.com/testing,
+#: decline codes); the pipeline tries ``soft_decline_attempts`` times, then declines.
+SOFT_DECLINING_CARD = "pm_card_chargeDeclinedProcessingError"
 #: Amounts at and just above Stripe's minimum charge for usd (docs.stripe.com/currencies).
 NEAR_MINIMUM_AMOUNTS = (50, 51, 55, 99, 100)
 
@@ -42,7 +44,7 @@ class Workload:
     """Messages in send order and the final state each request must reach."""
 
     messages: list[Message] = field(default_factory=list)
-    #: request_id -> "charged" or "declined": the idempotency record must say so.
+    #: request_id -> "charged", "declined" or "pending": the idempotency record must say so.
     outcomes: dict[str, str] = field(default_factory=dict)
     #: DLQ reason -> how many messages must end there with it.
     dead_letters: Counter[str] = field(default_factory=Counter)
@@ -66,8 +68,11 @@ def _request(
         "currency": "usd",
         "metadata": {"source": "chargeq-demo"},
     }
-    if rng.random() < 0.25:
-        request["customer"] = rng.choice(customers.legacy).id  # charged via default_source
+    roll = rng.random()
+    if roll < 0.05:  # no payment_method: the legacy card source is charged
+        request["customer"] = rng.choice(customers.legacy).id
+    elif roll < 0.10:  # no payment_method: the invoice default PaymentMethod is charged
+        request["customer"] = rng.choice(customers.saved).id
     else:
         saved = rng.choice(customers.saved)
         request |= {"customer": saved.id, "payment_method": saved.payment_method}
@@ -128,6 +133,20 @@ def build_workload(requests: int, seed: int, customers: CustomerPool) -> Workloa
                 request_id, rng, customers, customer=needs.id, payment_method=needs.payment_method
             )
             work.outcomes[request_id] = "declined"
+        elif roll < 0.12:
+            customer = rng.choice(customers.saved).id
+            request = _request(
+                request_id, rng, customers, customer=customer, payment_method=SOFT_DECLINING_CARD
+            )
+            work.outcomes[request_id] = "declined"
+        elif roll < 0.17 and customers.bank_debit:
+            debit = rng.choice(customers.bank_debit)
+            # Named in the request, or the customer's invoice default.
+            named = {"payment_method": debit.payment_method} if rng.random() < 0.5 else {}
+            request = _request(request_id, rng, customers, customer=debit.id)
+            request.pop("payment_method", None)
+            request |= named
+            work.outcomes[request_id] = "pending"
         else:
             request = _request(request_id, rng, customers)
             work.outcomes[request_id] = "charged"

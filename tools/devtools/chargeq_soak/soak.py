@@ -1,13 +1,21 @@
 """``chargeq chaos``: a fault soak of the local pipeline, with every fault kind mixed in.
 
 From one seed: Stripe answers 429, 500 and 503, saves 500s, drops connections before and
-after committing, slows down and hangs past the function timeout; workers are SIGKILLed
-before and after Stripe; DynamoDB throttles before and after the charge; SQS hands out
-messages again and to two workers at once. Some requests crash on every delivery until the
-redrive policy moves them to the DLQ; then Stripe's clock jumps 25 hours (its idempotency
-keys are pruned) and the DLQ is redriven. The invariants are checked at the end.
+after committing, slows down and hangs past the function timeout, and enforces a sandbox's
+rate limits; workers are SIGKILLed before and after Stripe; DynamoDB throttles before and
+after the charge; SQS hands out messages again and to two workers at once. The workload
+mixes customers without ``payment_method`` (legacy sources and PaymentMethod-only
+customers, whose invoice default is charged), bank debits (``pending``, settled later on
+Stripe's clock), soft declines (tried again under attempt keys) and hard ones. Some requests
+crash after Stripe on every delivery until the redrive policy moves them to the DLQ; then
+Stripe's clock jumps 25 hours (its idempotency keys are pruned, the bank debits settle) and
+the DLQ is redriven with SQS's move task (``StartMessageMoveTask``: new message IDs, receive
+counts from zero). The invariants are checked at the end.
 
-The same soak can run the naive "before" handler for contrast.
+The same soak can run the naive "before" handler for contrast, on a smaller share of the
+requests by default (``NAIVE_REQUESTS``): it exists only to show double charges, and Stripe's
+sandbox rate limit (25 requests/s) makes every request cost the same 40 ms of Stripe's time
+whichever handler sends it.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chargeq.dlq import redrive_selected
+from chargeq.dlq import move_all
 from chargeq_local.customers import create_pool
 from chargeq_local.report import RunReport
 from chargeq_local.run_logs import RunLogs
@@ -33,7 +41,7 @@ from chargeq_local.runner import (
     collect,
     local_stack,
 )
-from chargeq_local.workload import Workload, build_workload
+from chargeq_local.workload import Message, Workload, build_workload
 from chargeq_soak.faults import ChaosPlan, injected_faults
 from stripe_emulator import EmulatorControl
 
@@ -58,8 +66,19 @@ STRIPE_FAULTS: list[dict[str, Any]] = [
 BACKLOG = 40
 
 #: Share of requests that crash after Stripe on every delivery until redriven (each crash
-#: fails its whole batch, so a few go a long way).
+#: fails its whole batch, so a few go a long way). They are drawn from the first half of the
+#: stream, so their chains of crashes (max_receive_count deliveries, a visibility timeout
+#: apart) end while traffic still flows rather than after it.
 DOOMED_SHARE = 0.0025
+
+#: Requests the naive handler gets by default (at most the soak's own count).
+NAIVE_REQUESTS = 1000
+
+
+PHASE_TRAFFIC = "phase 1: traffic with faults"
+PHASE_REDRIVE = "phase 2: clock +25 h, move task"
+PHASE_REDRIVEN = "phase 3: redriven processed"
+PHASE_CHECK = "final check"
 
 
 @dataclass
@@ -70,6 +89,11 @@ class SoakReport:
     run: RunReport
     faults: Counter[str] = field(default_factory=Counter)
     redriven: int = 0
+    #: Wall time of each phase, seconds: traffic, clock jump and redrive, redriven
+    #: messages processed, final check.
+    phases: dict[str, float] = field(default_factory=dict)
+    #: Requests moto's server answered (SQS, DynamoDB, Secrets Manager), from its log.
+    moto_requests: int = 0
 
     def rows(self) -> list[tuple[str, Any]]:
         run = self.run
@@ -82,6 +106,7 @@ class SoakReport:
             ("PaymentIntents at Stripe", run.payment_intents),
             ("charged", unknowable or run.charged),
             ("declined", unknowable or run.declined),
+            ("pending (bank debits)", unknowable or run.pending),
             ("double charges (must be 0)", run.double_charges),
             ("lost (must be 0)", unknowable or run.lost),
             ("wrong outcome (must be 0)", unknowable or run.wrong_outcome),
@@ -89,7 +114,14 @@ class SoakReport:
         ]
         rows += [(f"DLQ: {reason}", n) for reason, n in sorted(run.dead_letters.items())]
         rows += [(f"fault: {kind}", n) for kind, n in sorted(self.faults.items())]
+        rows += [(f"Stripe requests: {kind}", n) for kind, n in sorted(run.stripe_requests.items())]
+        rows += [(f"Stripe 429: {limit}", n) for limit, n in sorted(run.rate_limited.items())]
+        rows += [("moto requests", self.moto_requests)]
+        rows += [(f"{phase} (s)", f"{seconds:.1f}") for phase, seconds in self.phases.items()]
         rows += [("wall time (s)", f"{run.wall_seconds:.1f}")]
+        traffic = self.phases.get(PHASE_TRAFFIC)
+        if traffic:
+            rows += [("messages/s in phase 1", f"{run.messages / traffic:.1f}")]
         return rows
 
 
@@ -119,7 +151,10 @@ def render(reports: list[SoakReport]) -> str:
 def _options(workload: Workload, *, seed: int, naive: bool, progress: bool) -> RunOptions:
     """The soak's run: chaos aimed at the workload (``naive`` runs the "before" handler)."""
     rng = random.Random(seed)
-    charged_ids = [rid for rid, outcome in workload.outcomes.items() if outcome == "charged"]
+    early = _request_ids(workload.messages[: len(workload.messages) // 2])
+    charged_ids = [
+        rid for rid, outcome in workload.outcomes.items() if outcome == "charged" and rid in early
+    ]
     doomed = tuple(rng.sample(charged_ids, max(1, int(len(charged_ids) * DOOMED_SHARE))))
     # Per request attempt. A kill fails the whole batch of ten and costs a cold start, so
     # these stay small; the named scenarios in tests/faults aim each one deliberately.
@@ -139,6 +174,10 @@ def _options(workload: Workload, *, seed: int, naive: bool, progress: bool) -> R
         chaos=None if naive else plan,
         handler=NAIVE_HANDLER if naive else RunOptions().handler,
     )
+
+
+def _request_ids(messages: list[Message]) -> set[str]:
+    return {json.loads(message.body)["request_id"] for message in messages if not message.poison}
 
 
 def run_soak(
@@ -164,6 +203,7 @@ def run_soak(
             for rule in STRIPE_FAULTS:
                 control.add_fault(rule)
             started = time.monotonic()
+            phases: dict[str, float] = {}
             say(
                 f"[{name}] phase 1 of 3: {requests} requests through the pipeline with "
                 + ("every fault mixed in" if not naive else "Stripe's faults and SQS's repeats")
@@ -171,14 +211,18 @@ def run_soak(
             with PipelineRun(stack, options) as run:
                 run.send(workload)
                 run.wait_until_quiet()
-            # Weeks later, as far as Stripe's keys are concerned: redrive what crashed.
+            phases[PHASE_TRAFFIC] = time.monotonic() - started
+            # A day later, as far as Stripe is concerned: its keys are pruned and the bank
+            # debits settle. An operator redrives the DLQ with SQS's move task.
+            mark = time.monotonic()
             control.advance(25 * 3600)
-            redriven = _redrive(stack)
             say(
                 f"[{name}] phase 2 of 3: Stripe's clock jumps 25 hours (its idempotency keys "
-                f"are pruned); {redriven} message(s) the redrive policy or the retry limit "
-                "put in the DLQ are redriven"
+                "are pruned, bank debits settle); the DLQ is redriven by a move task"
             )
+            redriven = _redrive(stack)
+            phases[PHASE_REDRIVE] = time.monotonic() - mark
+            mark = time.monotonic()
             calm = RunOptions(seed=seed + 1, progress=progress, handler=options.handler)
             if not naive:
                 calm = RunOptions(
@@ -186,27 +230,43 @@ def run_soak(
                     progress=progress,
                     chaos=ChaosPlan(seed=seed, throttle_claim=0.02, kill_after_stripe=0.005),
                 )
-            say(f"[{name}] phase 3 of 3: the redriven messages are processed again")
+            say(
+                f"[{name}] phase 3 of 3: the {redriven} redriven messages (poison, crashes, "
+                "retries exhausted) are processed again"
+            )
             with PipelineRun(stack, calm) as second:
                 second.wait_until_quiet()
+            phases[PHASE_REDRIVEN] = time.monotonic() - mark
+            mark = time.monotonic()
             report = collect(stack, workload, time.monotonic() - started)
+            phases[PHASE_CHECK] = time.monotonic() - mark
             run.finish(report)
             faults = Counter(control.ledger().get("faults", {}))
             faults.update(injected_faults(log_dir / "chaos.log"))
             faults["twin delivery"] += report.twin_deliveries
             faults["SQS redelivery"] += report.redelivered
+        moto_requests = _count_requests(log_dir / "moto.log")
         if not naive and not report.invariants_hold:
             run_logs.keep()
-        return SoakReport(name, report, faults, redriven)
+        return SoakReport(name, report, faults, redriven, phases, moto_requests)
+
+
+def _count_requests(moto_log: Path) -> int:
+    """Requests in moto's access log (werkzeug's line per request: ``"POST / HTTP/1.1" 200``)."""
+    if not moto_log.exists():
+        return 0
+    with moto_log.open(errors="replace") as log:
+        return sum(1 for line in log if " HTTP/1.1" in line)
 
 
 def _redrive(stack: LocalStack) -> int:
-    """Move every message that failed for reasons a redrive can fix back to the queue."""
-    report = redrive_selected(
-        stack.client("sqs"),
-        stack.resources.dlq_url,
-        stack.resources.queue_url,
-        reasons={"redrive_policy", "retries_exhausted"},
+    """Redrive the whole DLQ with SQS's move task, as ``chargeq dlq redrive --move-task`` does.
+
+    The task takes no filter: poison comes back too and is dead-lettered again with its
+    reason; the messages that crashed or ran out of retries are charged (or found charged).
+    """
+    report = move_all(
+        stack.client("sqs"), stack.resources.dlq_url, stack.resources.queue_url, poll_seconds=0.5
     )
     return report.moved
 
@@ -214,11 +274,23 @@ def _redrive(stack: LocalStack) -> int:
 #: Why "redriven" and the DLQ rows do not add up, printed under the table.
 COUNTS_NOTE = (
     "Why 'redriven' and the DLQ rows differ: the DLQ rows count what is left in the DLQ at "
-    "the end. The redriven messages left it in phase 2 and went through the pipeline again "
-    "in phase 3: chargeq charged them, so they are in none of its DLQ rows; the naive job "
-    "crashed on them again, so the redrive policy put them back (its redrive_policy row). "
-    "Poison (invalid_json, contract_violation, ...) is never redriven and stays."
+    "the end. The move task redrove the whole DLQ in phase 2 and the messages went through "
+    "the pipeline again in phase 3: chargeq charged the ones that crashed or ran out of "
+    "retries, so they are in none of its DLQ rows, and dead-lettered the poison again with "
+    "its reason; the naive job failed on them again, so the redrive policy put them back "
+    "(its redrive_policy row)."
 )
+
+
+def naive_note(requests: int, naive_share: int) -> str:
+    """Why the naive column ran fewer requests, printed under the table."""
+    return (
+        f"The naive handler ran {naive_share} of the {requests} requests (--naive-requests): "
+        "it is there only to show double charges, which a few hundred requests already do. "
+        "Under Stripe's sandbox rate limit (25 requests/s) every request costs about 40 ms of "
+        f"Stripe's time whichever handler sends it, so its full share would add about "
+        f"{requests / 25 / 60:.0f} minutes."
+    )
 
 
 def verdict(report: SoakReport) -> str:
@@ -237,14 +309,27 @@ def verdict(report: SoakReport) -> str:
     return "chargeq: FAILED - " + "; ".join(run.problems[:5])
 
 
-def main(requests: int, seed: int, handlers: list[str], progress: bool, as_json: bool) -> int:
-    """Run the soak for each handler and print the table; non-zero if chargeq broke."""
+def main(
+    requests: int,
+    seed: int,
+    handlers: list[str],
+    progress: bool,
+    as_json: bool,
+    naive_requests: int | None = None,
+) -> int:
+    """Run the soak for each handler and print the table; non-zero if chargeq broke.
+
+    The naive handler gets ``naive_requests`` (default: ``NAIVE_REQUESTS``, at most
+    ``requests``): its column only shows that it charges twice.
+    """
+    naive_share = min(requests, NAIVE_REQUESTS if naive_requests is None else naive_requests)
     reports = []
     for handler in handlers:
+        count = naive_share if handler == "naive" else requests
         if progress:
-            print(f"chaos soak: {handler}, {requests} requests, seed {seed}", file=sys.stderr)
+            print(f"chaos soak: {handler}, {count} requests, seed {seed}", file=sys.stderr)
         reports.append(
-            run_soak(requests=requests, seed=seed, naive=handler == "naive", progress=progress)
+            run_soak(requests=count, seed=seed, naive=handler == "naive", progress=progress)
         )
     if as_json:
         print(
@@ -261,6 +346,9 @@ def main(requests: int, seed: int, handlers: list[str], progress: bool, as_json:
         print(render(reports))
         print()
         print(COUNTS_NOTE)
+        if "naive" in handlers and naive_share < requests:
+            print()
+            print(naive_note(requests, naive_share))
         print()
         print("\n".join(verdict(report) for report in reports))
     ours = [report for report in reports if report.handler == "chargeq"]
