@@ -169,6 +169,9 @@ def _options(workload: Workload, *, seed: int, naive: bool, progress: bool) -> R
     return RunOptions(
         seed=seed,
         progress=progress,
+        # A phase ends when the queue is quiet; this is only a backstop against a hang, so
+        # it grows with the workload (a 10,000-request phase 1 takes over 15 minutes).
+        timeout_seconds=max(900.0, workload.requests * 0.5),
         twin_rate=0.03,
         max_backlog=BACKLOG,
         chaos=None if naive else plan,
