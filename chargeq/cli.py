@@ -235,7 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="move DLQ messages back to the queue (safe: nothing is charged twice)",
         description="Move the messages that are in the DLQ now back to the queue, each once, "
         "as new messages with their body and attributes. By default poison that can never "
-        "succeed (invalid JSON, a contract violation, no request_id, a payload conflict) "
+        "succeed (invalid JSON, a contract violation, no request_id, a payload conflict, a Stripe "
+        "idempotency conflict) "
         "stays in the DLQ; name reasons with --reason to move exactly those (hopeless ones "
         "included). --move-task uses SQS's StartMessageMoveTask "
         "instead: every message, moved by SQS itself, no filter.",
@@ -276,7 +277,7 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     target.add_argument(
         "--stage",
         help="without --stack-name: the deployment stage, the name that sets one deployment "
-        "apart (dev, prod, ...) and that every resource carries (chargeq-STAGE-queue); "
+        "apart (dev, prod, ...) and that every resource name carries (chargeq-STAGE-...); "
         f"default: chargeq:stage in {source or 'cdk.json'}, else dev",
     )
     target.add_argument("--endpoint-url", help="AWS endpoint, e.g. a moto server")

@@ -30,6 +30,11 @@ class RunReport:
     wrong_outcome: int
     dead_letters: dict[str, int]
     wall_seconds: float
+    #: Good requests that ended in the DLQ because their deliveries ran out: known, not
+    #: lost, but more than ``gave_up_limit`` of them means the pipeline failed most of its
+    #: work (a broken worker, say), which no run may call OK.
+    gave_up: int = 0
+    gave_up_limit: int = 0
     pending: int = 0
     invocations: int = 0
     redelivered: int = 0
@@ -43,7 +48,12 @@ class RunReport:
 
     @property
     def invariants_hold(self) -> bool:
-        return self.double_charges == 0 and self.lost == 0 and self.wrong_outcome == 0
+        return (
+            self.double_charges == 0
+            and self.lost == 0
+            and self.wrong_outcome == 0
+            and self.gave_up <= self.gave_up_limit
+        )
 
     @property
     def throughput(self) -> float:
@@ -70,6 +80,7 @@ class RunReport:
             ("double charges (must be 0)", self.double_charges),
             ("lost (must be 0)", self.lost),
             ("wrong outcome (must be 0)", self.wrong_outcome),
+            (f"good requests dead-lettered (at most {self.gave_up_limit})", self.gave_up),
         ]
         if self.twin_deliveries:
             rows.append(("batches delivered to two workers at once", self.twin_deliveries))
@@ -110,7 +121,7 @@ def check(
     A good request whose retries ran out is in the DLQ with a reason: known, not lost.
     """
     problems: list[str] = []
-    lost = wrong = 0
+    lost = wrong = gave_up = 0
     # Known states for a good request besides charged/declined: dead-lettered because its
     # retries ran out, or moved by the redrive policy after crashes.
     exhausted = {
@@ -123,6 +134,7 @@ def check(
     for request_id, expected in workload.outcomes.items():
         state = records.get(request_id, {}).get("state", "not_found")
         if state in unsettled and request_id in exhausted:
+            gave_up += 1
             continue
         if state in unsettled:
             lost += 1
@@ -153,6 +165,13 @@ def check(
         if found[reason] < count:
             lost += count - found[reason]
             problems.append(f"{count - found[reason]} {reason} message(s) missing from the DLQ")
+    # Faults make a few good requests run out of deliveries; most of them never may.
+    gave_up_limit = max(2, workload.requests // 20)
+    if gave_up > gave_up_limit:
+        problems.append(
+            f"{gave_up} good requests ended in the DLQ after their deliveries ran out (at most "
+            f"{gave_up_limit} expected): the function failed most of its work; see its log"
+        )
     doubles = [rid for rid, count in succeeded_by_request.items() if count > 1]
     problems += [f"{rid} charged {succeeded_by_request[rid]} times" for rid in doubles]
     doubles += [rid for rid in pending_doubles if rid not in doubles]
@@ -166,6 +185,8 @@ def check(
         double_charges=len(doubles),
         lost=lost,
         wrong_outcome=wrong,
+        gave_up=gave_up,
+        gave_up_limit=gave_up_limit,
         dead_letters=dict(found),
         wall_seconds=wall_seconds,
         problems=problems,
