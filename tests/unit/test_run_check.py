@@ -14,7 +14,7 @@ def test_a_few_good_requests_out_of_deliveries_are_known_not_lost() -> None:
     # GIVEN 40 good requests, 38 charged and 2 dead-lettered after their retries ran out
     work = workload_of(40)
     records = {f"r{i}": {"state": "charged"} for i in range(38)}
-    dead = [("retries_exhausted", "r38"), ("redrive_policy", "r39")]
+    dead: list[tuple[str, str | None]] = [("retries_exhausted", "r38"), ("redrive_policy", "r39")]
     # WHEN the run is checked
     report = check(
         work,
@@ -32,7 +32,7 @@ def test_a_few_good_requests_out_of_deliveries_are_known_not_lost() -> None:
 def test_a_run_whose_good_requests_all_ended_in_the_dlq_is_not_ok() -> None:
     # GIVEN every delivery failed (a broken worker) and the redrive policy moved every message
     work = workload_of(40)
-    dead = [("redrive_policy", f"r{i}") for i in range(40)]
+    dead: list[tuple[str, str | None]] = [("redrive_policy", f"r{i}") for i in range(40)]
     # WHEN the run is checked
     report = check(
         work,
