@@ -72,30 +72,8 @@ class ChargeFunction(Construct):
         log_group_name = f"/aws/lambda/{settings.function_name}"
         # Records name customers and amounts in their log lines: under the pipeline's key,
         # which CloudWatch Logs may use for this log group only.
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogsForTheChargeFunction",
-                principals=[iam.ServicePrincipal(f"logs.{Stack.of(self).region}.amazonaws.com")],
-                actions=list(LOGS_KMS_ACTIONS),
-                resources=["*"],
-                conditions={
-                    "ArnEquals": {
-                        "kms:EncryptionContext:aws:logs:arn": Stack.of(self).format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name=log_group_name,
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
-        )
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            log_group_name=log_group_name,
-            retention=LOG_RETENTION,
-            encryption_key=key,
+        self.log_group = encrypted_log_group(
+            self, key, log_group_name, sid="AllowCloudWatchLogsForTheChargeFunction"
         )
         # Our own role instead of the default one, whose AWSLambdaBasicExecutionRole managed
         # policy may write to every log group in the account: this one writes to its own.
@@ -161,3 +139,34 @@ class ChargeFunction(Construct):
                 "statement names its resource (checked by tests/infra).",
             )
         )
+
+
+def encrypted_log_group(
+    scope: Construct, key: kms.IKey, log_group_name: str, *, sid: str
+) -> logs.LogGroup:
+    """A function's log group under ``key``, which CloudWatch Logs may use for it only."""
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=sid,
+            principals=[iam.ServicePrincipal(f"logs.{Stack.of(scope).region}.amazonaws.com")],
+            actions=list(LOGS_KMS_ACTIONS),
+            resources=["*"],
+            conditions={
+                "ArnEquals": {
+                    "kms:EncryptionContext:aws:logs:arn": Stack.of(scope).format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name=log_group_name,
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                }
+            },
+        )
+    )
+    return logs.LogGroup(
+        scope,
+        "LogGroup",
+        log_group_name=log_group_name,
+        retention=LOG_RETENTION,
+        encryption_key=key,
+    )

@@ -3,20 +3,18 @@ and encrypted log group, and the charge function's runtime and architecture."""
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, ArnFormat, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.bundling import function_code
 from infra.constructs.charge_function import (
     ARCHITECTURE,
     CHECKOV_SKIPS,
-    LOG_RETENTION,
-    LOGS_KMS_ACTIONS,
     RUNTIME,
+    encrypted_log_group,
 )
 
 #: The charge function's VPC skip holds for every function (AWS APIs and Stripe only).
@@ -42,30 +40,8 @@ class PipelineFunction(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         log_group_name = f"/aws/lambda/{function_name}"
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=f"AllowCloudWatchLogsFor{construct_id}",
-                principals=[iam.ServicePrincipal(f"logs.{Stack.of(self).region}.amazonaws.com")],
-                actions=list(LOGS_KMS_ACTIONS),
-                resources=["*"],
-                conditions={
-                    "ArnEquals": {
-                        "kms:EncryptionContext:aws:logs:arn": Stack.of(self).format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name=log_group_name,
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
-        )
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            log_group_name=log_group_name,
-            retention=LOG_RETENTION,
-            encryption_key=key,
+        self.log_group = encrypted_log_group(
+            self, key, log_group_name, sid=f"AllowCloudWatchLogsFor{construct_id}"
         )
         self.role = iam.Role(
             self,
