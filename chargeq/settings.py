@@ -311,6 +311,15 @@ class PipelineSettings(BaseModel):
         return f"{self.resource_prefix}-outcomes"
 
     @property
+    def outcome_log_group_name(self) -> str:
+        """Every outcome event, as the bus's rule delivers it (``chargeq outcomes`` reads it).
+
+        Under ``/aws/events/``: the prefix EventBridge's console requires of a log group
+        target (repost.aws knowledge-center/cloudwatch-log-group-eventbridge).
+        """
+        return f"/aws/events/{self.resource_prefix}-outcomes"
+
+    @property
     def outbox_function_name(self) -> str:
         return f"{self.resource_prefix}-ledger-writer"
 
