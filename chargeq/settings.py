@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from charges.config import STRIPE_API_BASE, FunctionConfig
 from charges.contract import CURRENCY_PATTERN, STRIPE_MAX_AMOUNT, split_codes
 from charges.metric_names import MetricName
-from charges.rate_limits import BURST, refill_rate
+from charges.rate_limits import allowance, sustained_rate
 
 __all__ = ["METRICS_NAMESPACE", "MetricName", "OutputName", "PipelineSettings", "SettingsError"]
 
@@ -206,12 +206,11 @@ class PipelineSettings(BaseModel):
             (self.stripe_rate_limit, "stripe_rate_limit"),
             (self.stripe_endpoint_rate_limit, "stripe_endpoint_rate_limit"),
         ):
-            if limit / self.max_concurrency <= BURST:
+            if allowance(limit / self.max_concurrency) < 1:
                 raise ValueError(
                     f"{name} ({limit}) shared by max_concurrency ({self.max_concurrency}) "
-                    f"containers leaves each at most {limit / self.max_concurrency:.2f} requests "
-                    "per second, which a container cannot pace (it needs more than one); lower "
-                    "the concurrency"
+                    f"containers leaves each {limit / self.max_concurrency:.2f} requests per "
+                    "second, less than one: a container cannot pace that; lower the concurrency"
                 )
         worst = self.worst_case_stripe_rates
         for where, rate in worst.items():
@@ -255,11 +254,11 @@ class PipelineSettings(BaseModel):
     @property
     def worst_case_stripe_rates(self) -> dict[str, float]:
         """The most requests in any one second, globally and per endpoint, whatever
-        Stripe's latency: every container's token buckets (``charges.rate_limits``) spent to
-        the last token, ``burst + refill`` each, for ``max_concurrency`` containers."""
+        Stripe's latency: every container's windows (``charges.rate_limits``) full, the
+        whole part of its share each, for ``max_concurrency`` containers."""
 
         def worst(share: float) -> float:
-            return self.max_concurrency * (BURST + refill_rate(share))
+            return float(self.max_concurrency * allowance(share))
 
         rates = {"global": worst(self.stripe_share_per_container)}
         for name in STRIPE_ENDPOINTS:
@@ -268,9 +267,10 @@ class PipelineSettings(BaseModel):
 
     @property
     def sustained_stripe_rate(self) -> float:
-        """Requests per second the pipeline sustains on a backlog at most (the buckets'
-        refill: the global one binds when it is no larger than an endpoint's)."""
-        return self.max_concurrency * refill_rate(self.stripe_share_per_container)
+        """Requests per second the pipeline sustains on a backlog at most: every container
+        busy, its window full (the global share binds when it is no larger than an
+        endpoint's)."""
+        return self.max_concurrency * sustained_rate(self.stripe_share_per_container)
 
     @property
     def stripe_timeout_seconds(self) -> float:

@@ -4,25 +4,43 @@ Stripe limits an account globally (25 requests/s in a sandbox, 100 live) and eac
 endpoint (25/s unless noted; ``POST /v1/payment_intents`` and ``GET /v1/payment_intents``
 are different endpoints), docs.stripe.com/rate-limits. Up to ``max_concurrency``
 containers send at once, so each takes ``limit / max_concurrency`` (its *share*) and
-paces itself with token buckets shared by its record threads: one for the account, one
+paces itself with sliding windows shared by its record threads: one for the account, one
 per endpoint. The bound then holds whatever Stripe's latency.
 
 Stripe's page does not say over which window "per second" is counted; the strictest
-reading is any sliding window of one second. A token bucket holding ``burst`` tokens and
-refilled at ``rate`` per second admits at most ``burst + rate`` requests in any such
-window, so each bucket holds one token and refills at ``share - 1`` per second: never more
-than the share in any second, and ``1 - 1/share`` of it sustained.
+reading is any sliding window of one second, so that is what each container keeps: a log
+of the instants it sent its last requests, and at most ``allowance(share)`` (the whole
+part of the share) in any window of ``WINDOW_SECONDS``. The window is one second plus
+``TRANSIT_SLACK_SECONDS``: Stripe counts a request when it arrives, and two requests sent
+a window apart can arrive closer together by the spread of their network delays.
+
+A container's windows start full, as if it had just sent its allowance: Lambda may replace
+a container (a crash, a recycled one) while the one it replaces sent its allowance less
+than a second ago, and reserved concurrency (``max_concurrency``) bounds how many run at
+once, not how many sent in the last second. So a new container's first request waits one
+window from its creation, mostly hidden in its cold start, and the bound holds across
+replacements.
+
+Why a window and not a token bucket: a bucket admits ``burst + rate`` in a second, so to
+stay under the share it must refill below it (one token of burst: ``share - 1``), and a
+container that idles while its batch's last calls return (the tail of every invocation)
+loses those tokens for good. A window lets it send, when the next batch arrives, what it
+did not send in the last second, never more: the share is used whenever there is work.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-#: Tokens a bucket holds: one request may go at once, the rest are paced.
-BURST = 1.0
+#: Spread of network delays allowed for between two requests' arrivals at Stripe, seconds.
+TRANSIT_SLACK_SECONDS = 0.025
+#: The window each container counts its requests in, seconds.
+WINDOW_SECONDS = 1.0 + TRANSIT_SLACK_SECONDS
 
 
 def endpoint(method: str, url: str) -> str:
@@ -37,41 +55,47 @@ def endpoint(method: str, url: str) -> str:
     return f"{method.upper()} {'/'.join(segments)}"
 
 
-def refill_rate(share: float) -> float:
-    """Refill rate (tokens/s) of a bucket that admits at most ``share`` in any second."""
-    return share - BURST
+def allowance(share: float) -> int:
+    """Requests a container may send in any window, for a share in requests per second:
+    the whole part (a window of more than one second may not hold a fraction more: any
+    one second inside it could hold all of them)."""
+    return math.floor(share + 1e-9)
 
 
-class TokenBucket:
-    """A token bucket (not locked: ``StripePacer`` takes from its buckets under one lock)."""
+def sustained_rate(share: float) -> float:
+    """Requests per second one busy container sends at most (``allowance`` per window)."""
+    return allowance(share) / WINDOW_SECONDS
 
-    def __init__(self, rate: float, now: float) -> None:
-        if rate <= 0:
-            raise ValueError("a token bucket needs a positive refill rate")
-        self.rate = rate
-        self._tokens = BURST
-        self._updated = now
 
-    def wait_for_token(self, now: float) -> float:
-        """Seconds until a token is there (0: one is there now)."""
-        self._tokens = min(BURST, self._tokens + (now - self._updated) * self.rate)
-        self._updated = now
-        missing = 1 - self._tokens
-        # A nanotoken short is a rounding error, not a reason to sleep for nothing.
-        return missing / self.rate if missing > 1e-9 else 0.0
+class SlidingWindow:
+    """The instants of the last ``allowance`` requests (not locked: ``StripePacer`` uses
+    its windows under one lock)."""
 
-    def take(self) -> None:
-        self._tokens -= 1
+    def __init__(self, share: float, now: float) -> None:
+        size = allowance(share)
+        if size < 1:
+            raise ValueError(f"a share of {share} requests/s allows no request in a second")
+        # Full from the start (see the module's docstring).
+        self._sent: deque[float] = deque([now] * size, maxlen=size)
+
+    def wait(self, now: float) -> float:
+        """Seconds until a request may go (0: now)."""
+        return max(0.0, self._sent[0] + WINDOW_SECONDS - now)
+
+    def record(self, now: float) -> None:
+        """A request was sent at ``now``; the oldest one falls out of the log."""
+        self._sent.append(now)
 
 
 class StripePacer:
-    """This container's buckets, shared by its record threads: the account's share and
+    """This container's windows, shared by its record threads: the account's share and
     each endpoint's share.
 
     ``global_share`` and ``endpoint_share`` are requests per second (the limits divided by
-    the event source's maximum concurrency, ``chargeq.settings``). A request takes a token
-    from both buckets at the same instant, the instant it is sent, so neither bound is
-    loosened by waiting on the other.
+    the event source's maximum concurrency, ``chargeq.settings``); each must allow at least
+    one request (``ValueError`` otherwise). A request is recorded in both windows at the
+    same instant, the instant it is sent, so neither bound is loosened by waiting on the
+    other.
     """
 
     def __init__(
@@ -84,9 +108,11 @@ class StripePacer:
     ) -> None:
         self._clock = clock
         self._sleep = sleep
-        self._endpoint_rate = refill_rate(endpoint_share)
-        self._global = TokenBucket(refill_rate(global_share), clock())
-        self._endpoints: dict[str, TokenBucket] = {}
+        self._endpoint_share = endpoint_share
+        self._created = clock()
+        self._global = SlidingWindow(global_share, self._created)
+        SlidingWindow(endpoint_share, self._created)  # refuse a share allowing nothing now
+        self._endpoints: dict[str, SlidingWindow] = {}
         self._lock = threading.Lock()
 
     def wait_turn(self, method: str, url: str) -> float:
@@ -96,13 +122,16 @@ class StripePacer:
         while True:
             with self._lock:
                 now = self._clock()
-                bucket = self._endpoints.get(key)
-                if bucket is None:
-                    bucket = self._endpoints[key] = TokenBucket(self._endpoint_rate, now)
-                wait = max(bucket.wait_for_token(now), self._global.wait_for_token(now))
+                window = self._endpoints.get(key)
+                if window is None:
+                    # Full since the container's creation, like the global window.
+                    window = self._endpoints[key] = SlidingWindow(
+                        self._endpoint_share, self._created
+                    )
+                wait = max(window.wait(now), self._global.wait(now))
                 if wait == 0:
-                    bucket.take()
-                    self._global.take()
+                    window.record(now)
+                    self._global.record(now)
                     return waited
             self._sleep(wait)
             waited += wait

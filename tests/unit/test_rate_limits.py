@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from charges.rate_limits import StripePacer, endpoint
+from charges.rate_limits import WINDOW_SECONDS, StripePacer, endpoint
 
 
 class FakeClock:
@@ -49,8 +49,56 @@ def test_no_second_holds_more_than_the_share(share: float):
         pacer.wait_turn("POST", "https://api.stripe.com/v1/payment_intents")
         sent.append(clock())
     assert most_in_any_second(sent) <= share
-    # and the share is nearly used: one token of burst is all that is given up
-    assert len(sent) / sent[-1] == pytest.approx(share - 1, rel=0.02)
+    # and the share is used: its whole part in every window of 1 s + the transit slack
+    windows = (sent[-1] - sent[0]) / WINDOW_SECONDS
+    assert int(share) * windows <= len(sent) <= int(share) * (windows + 1 + 1e-9)
+
+
+def test_a_container_that_idled_sends_what_the_last_second_did_not():
+    # GIVEN a container that sent its 12 (of 12.5/s) over one second, then idled 0.6 s
+    # while its batch's last Stripe calls returned
+    clock = FakeClock()
+    pacer = StripePacer(12.5, 100.0, clock=clock, sleep=clock.sleep)
+    clock.sleep(WINDOW_SECONDS)  # (a new container waits a window: see the next test)
+    sent = []
+    for _ in range(12):
+        pacer.wait_turn("POST", "https://api.stripe.com/v1/payment_intents")
+        sent.append(clock())
+        clock.sleep(1 / 12)
+    clock.sleep(0.6)
+    # WHEN the next batch arrives THEN every request sent more than a window ago makes
+    # room at once: the idle time is not lost
+    started = clock()
+    room = sum(1 for t in sent if t <= started - WINDOW_SECONDS)
+    assert room == 7
+    for _ in range(10):
+        pacer.wait_turn("POST", "https://api.stripe.com/v1/payment_intents")
+        sent.append(clock())
+    assert sum(1 for t in sent if t == started) == room
+    # AND no sliding second holds more than the share
+    assert most_in_any_second(sent) <= 12
+
+
+def test_a_new_container_waits_a_window_before_its_first_request():
+    # GIVEN a container Lambda starts in place of one that sent its share a moment ago:
+    # reserved concurrency bounds the containers running, not those that sent in the
+    # last second
+    clock = FakeClock()
+    pacer = StripePacer(12.5, 100.0, clock=clock, sleep=clock.sleep)
+    clock.sleep(0.4)  # its cold start
+    # WHEN it sends THEN its first request goes one window after its creation, and its
+    # allowance then goes at once, for the account and for an endpoint first seen later
+    assert pacer.wait_turn("POST", "https://api.stripe.com/v1/payment_intents") == (
+        pytest.approx(WINDOW_SECONDS - 0.4)
+    )
+    for _ in range(11):
+        assert pacer.wait_turn("GET", "https://api.stripe.com/v1/customers/cus_1") == 0
+    assert pacer.wait_turn("GET", "https://api.stripe.com/v1/customers/cus_1") > 0
+
+
+def test_a_share_under_one_request_is_refused():
+    with pytest.raises(ValueError, match="allows no request"):
+        StripePacer(0.8, 25.0)
 
 
 def test_an_endpoint_share_binds_below_the_global_share():

@@ -30,20 +30,24 @@ def test_each_container_takes_its_share_of_each_limit():
     # THEN each container paces itself to a quarter of each limit
     assert config.stripe_requests_per_second == pytest.approx(25)
     assert config.stripe_endpoint_requests_per_second == pytest.approx(6.25)
-    # AND the worst case over all containers is the limit itself, whatever the latency
-    assert settings.worst_case_stripe_rates["global"] == pytest.approx(100)
-    assert settings.worst_case_stripe_rates["POST /v1/payment_intents"] == pytest.approx(25)
+    # AND the worst case over all containers is within each limit, whatever the latency:
+    # the whole part of each share (6 of 6.25) in any second
+    assert settings.worst_case_stripe_rates["global"] == 100
+    assert settings.worst_case_stripe_rates["POST /v1/payment_intents"] == 24
 
 
-def test_sustained_rate_is_the_buckets_refill():
-    # 2 containers x (12.5 - 1 burst token) = 23 requests/s: 92% of the sandbox limit
-    assert PipelineSettings().sustained_stripe_rate == pytest.approx(23)
+def test_sustained_rate_is_every_window_full():
+    # 2 containers x 12 requests (the whole part of 12.5) per 1.025 s window = 23.4/s: 94%
+    # of the sandbox limit
+    assert PipelineSettings().sustained_stripe_rate == pytest.approx(24 / 1.025)
 
 
-def test_concurrency_that_leaves_a_container_no_pace_is_refused():
-    # GIVEN 25 containers sharing 25 requests/s: one each, all of it burst
+def test_concurrency_that_leaves_a_container_less_than_a_request_is_refused():
+    # GIVEN 25 containers sharing 25 requests/s: one each is still a pace
+    assert PipelineSettings(max_concurrency=25).worst_case_stripe_rates["global"] == 25
+    # AND 30 leave each less than one request per second
     with pytest.raises(ValueError, match="cannot pace") as caught:
-        PipelineSettings(max_concurrency=25)
+        PipelineSettings(max_concurrency=30)
     assert "stripe_rate_limit (25)" in str(caught.value)
     assert "lower the concurrency" in str(caught.value)
 
