@@ -6,7 +6,10 @@ stopped with the context manager, however the run ends.
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +33,23 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+#: prctl(2) option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent(parent: int) -> None:
+    """In the child, before exec: be sent SIGTERM when the parent dies, however it dies
+    (``kill -9`` of a run leaves no server behind holding a port). Linux only; elsewhere
+    the context manager's stop is all there is. The signal follows the parent *thread*
+    that started the child: servers are started from the run's main thread."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 class _ChildServer(AbstractContextManager["_ChildServer"]):
     def __init__(self, log_path: Path) -> None:
         self.url = ""
@@ -41,7 +61,16 @@ class _ChildServer(AbstractContextManager["_ChildServer"]):
         self._log = self._log_path.open("ab")
         # Its own process group: Ctrl-C in the terminal reaches the parent only, which
         # stops the servers after the workers that still talk to them.
-        self._process = subprocess.Popen(command, stdout=stdout, stderr=self._log, process_group=0)
+        # preexec_fn runs in the forked child before exec: only a prctl call, which takes
+        # no lock another thread could hold.
+        parent = os.getpid()
+        self._process = subprocess.Popen(
+            command,
+            stdout=stdout,
+            stderr=self._log,
+            process_group=0,
+            preexec_fn=lambda: _stop_with_parent(parent),
+        )
         return self._process
 
     def _fail(self, what: str) -> ServerFailed:
