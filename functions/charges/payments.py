@@ -10,6 +10,7 @@ charge (within Stripe's 24-hour key lifetime). Beyond the key, the claim's evide
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -275,9 +276,22 @@ class StripeGateway:
             self._on_latency((time.perf_counter() - started) * 1000)
 
 
+#: Times a request refused for Stripe's rate limit is sent again within the invocation.
+RATE_LIMIT_RETRIES = 2
+
+
 class PacedRequestsClient(stripe.RequestsClient):
     """The SDK's HTTP client, with every request (the SDK's own retries included) waiting
-    for its turn within the container's share of Stripe's rate limits."""
+    for its turn within the container's share of Stripe's rate limits.
+
+    A 429 ``rate_limit`` is sent again after a back-off, up to ``RATE_LIMIT_RETRIES``
+    times, below the SDK (which does not retry it: Stripe sends no
+    ``Stripe-Should-Retry: true``). It is safe: Stripe's limiter refuses a request before
+    it runs, so nothing was saved for its idempotency key (docs.stripe.com/idempotency:
+    results are saved only once an endpoint began executing). Without it, a request
+    refused in a crowded second would wait out the queue's visibility timeout. A 429
+    ``lock_timeout`` carries ``Stripe-Should-Retry: true`` and is the SDK's to retry.
+    """
 
     def __init__(self, pacer: StripePacer, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -292,8 +306,24 @@ class PacedRequestsClient(stripe.RequestsClient):
         *,
         _usage: list[str] | None = None,
     ) -> tuple[Any, int, Mapping[str, str]]:
-        self._pacer.wait_turn(method, url)
-        return super().request(method, url, headers, post_data)
+        attempt = 0
+        while True:
+            self._pacer.wait_turn(method, url)
+            content, status, answer_headers = super().request(method, url, headers, post_data)
+            if attempt == RATE_LIMIT_RETRIES or not _refused_for_rate_limit(status, content):
+                return content, status, answer_headers
+            self._pacer.back_off(attempt)
+            attempt += 1
+
+
+def _refused_for_rate_limit(status: int, content: Any) -> bool:
+    """A 429 whose error code is ``rate_limit`` (not ``lock_timeout``)."""
+    if status != 429:
+        return False
+    try:
+        return bool(json.loads(content)["error"]["code"] == "rate_limit")
+    except (ValueError, TypeError, KeyError):
+        return False
 
 
 def _customer_id(intent: Any) -> str | None:

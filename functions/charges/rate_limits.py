@@ -31,6 +31,7 @@ did not send in the last second, never more: the share is used whenever there is
 from __future__ import annotations
 
 import math
+import random
 import threading
 import time
 from collections import deque
@@ -41,6 +42,8 @@ from urllib.parse import urlsplit
 TRANSIT_SLACK_SECONDS = 0.025
 #: The window each container counts its requests in, seconds.
 WINDOW_SECONDS = 1.0 + TRANSIT_SLACK_SECONDS
+#: First back-off after Stripe refused a request for its rate limit, seconds; it doubles.
+BACK_OFF_SECONDS = 0.25
 
 
 def endpoint(method: str, url: str) -> str:
@@ -114,6 +117,15 @@ class StripePacer:
         SlidingWindow(endpoint_share, self._created)  # refuse a share allowing nothing now
         self._endpoints: dict[str, SlidingWindow] = {}
         self._lock = threading.Lock()
+
+    def back_off(self, attempt: int) -> float:
+        """Wait after Stripe answered 429 ``rate_limit`` (``attempt`` 0, 1, ...): a random
+        time up to ``BACK_OFF_SECONDS * 2**attempt``, Stripe's advice for rate limits
+        (exponential back-off with jitter, docs.stripe.com/rate-limits), so containers
+        refused together do not come back together. Returns the seconds waited."""
+        seconds = random.uniform(0, BACK_OFF_SECONDS * 2**attempt)  # jitter, not a secret
+        self._sleep(seconds)
+        return seconds
 
     def wait_turn(self, method: str, url: str) -> float:
         """Block until a request to this endpoint may go; returns the seconds waited."""

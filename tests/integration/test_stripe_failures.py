@@ -17,19 +17,36 @@ def ledger_entry(stripe: StripeEmulator, request_id: str) -> dict:
     return dict(stripe.ledger()["by_request_id"].get(request_id, {}))
 
 
-def test_rate_limited_record_is_retried_and_charged_once(
+def test_a_rate_limited_request_is_sent_again_after_a_back_off(
     pipeline: Pipeline, stripe: StripeEmulator
 ):
-    # GIVEN Stripe answers 429 (without Stripe-Should-Retry, so the SDK does not retry)
-    stripe.add_fault({"kind": "rate_limit", "count": 1})
+    """docs.stripe.com/rate-limits: handle 429s with exponential back-off and jitter; a
+    refused request never ran, so nothing is saved for its key (docs.stripe.com/idempotency)."""
+    # GIVEN Stripe answers 429 rate_limit twice (without Stripe-Should-Retry: the SDK
+    # itself does not retry)
+    stripe.add_fault({"kind": "rate_limit", "count": 2})
     pipeline.send(pipeline.charge_body("rl-1"))
+    # WHEN the record is delivered once
+    report = pipeline.run_batch()
+    # THEN the gateway backed off and sent it again: charged once, in this delivery
+    assert report.deleted == 1
+    assert stripe.ledger()["faults"]["rate_limit"] == 2
+    assert ledger_entry(stripe, "rl-1")["succeeded"] == 1
+
+
+def test_a_record_still_rate_limited_after_the_retries_is_retried_by_sqs(
+    pipeline: Pipeline, stripe: StripeEmulator
+):
+    # GIVEN Stripe answers 429 rate_limit to the first request and both its retries
+    stripe.add_fault({"kind": "rate_limit", "count": 3})
+    pipeline.send(pipeline.charge_body("rl-2"))
     # WHEN the record is delivered, fails, and is delivered again
     first = pipeline.run_batch()
     second = pipeline.run_batch()
     # THEN the first delivery asked for a retry and the second charged, once
     assert len(first.failed_message_ids) == 1
     assert second.deleted == 1
-    assert ledger_entry(stripe, "rl-1")["succeeded"] == 1
+    assert ledger_entry(stripe, "rl-2")["succeeded"] == 1
 
 
 def test_server_errors_before_execution_are_transient(pipeline: Pipeline, stripe: StripeEmulator):

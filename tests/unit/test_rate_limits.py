@@ -8,7 +8,8 @@ import threading
 
 import pytest
 
-from charges.rate_limits import WINDOW_SECONDS, StripePacer, endpoint
+from charges.payments import _refused_for_rate_limit
+from charges.rate_limits import BACK_OFF_SECONDS, WINDOW_SECONDS, StripePacer, endpoint
 
 
 class FakeClock:
@@ -134,3 +135,30 @@ def test_record_threads_share_one_bucket():
         thread.join()
     assert len(sent) == 50
     assert most_in_any_second(sent) <= 6
+
+
+def test_back_off_after_a_429_is_random_and_doubles():
+    """docs.stripe.com/rate-limits: exponential back-off, with randomness against a
+    thundering herd."""
+    clock = FakeClock()
+    pacer = StripePacer(12.5, 25.0, clock=clock, sleep=clock.sleep)
+    first = [pacer.back_off(0) for _ in range(200)]
+    second = [pacer.back_off(1) for _ in range(200)]
+    assert min(first) >= 0 and max(first) <= BACK_OFF_SECONDS
+    assert BACK_OFF_SECONDS < max(second) <= 2 * BACK_OFF_SECONDS
+    assert len(set(first)) > 100  # jittered, not one fixed pause
+    assert sum(second) > sum(first)
+    assert clock() == pytest.approx(sum(first) + sum(second))
+
+
+@pytest.mark.parametrize(
+    ("status", "content", "retried"),
+    [
+        (429, b'{"error": {"code": "rate_limit", "type": "invalid_request_error"}}', True),
+        (429, b'{"error": {"code": "lock_timeout", "type": "invalid_request_error"}}', False),
+        (429, b"<html>Too Many Requests</html>", False),
+        (200, b'{"error": {"code": "rate_limit"}}', False),
+    ],
+)
+def test_only_a_rate_limit_429_is_sent_again(status: int, content: bytes, retried: bool):
+    assert _refused_for_rate_limit(status, content) is retried

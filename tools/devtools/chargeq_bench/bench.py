@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ from chargeq_local.runner import (
 )
 from chargeq_local.workers import DEFAULT_HANDLER, Worker
 from chargeq_local.workload import Message, Workload
+from charges.rate_limits import WINDOW_SECONDS
 from stripe_emulator import EmulatorControl
 
 #: The handlers compared, in the order they run and are printed.
@@ -303,6 +305,11 @@ def _batches_of_ten(
     jitter (a batch waits for its slowest call), then with Stripe answering at once: the
     floor this machine adds (moto's DynamoDB, the interpreter), to tell apart what the
     protocol costs from what the local stand-ins cost.
+
+    Each batch starts a window (``charges.rate_limits``) after the worker's last Stripe
+    request, as a batch does on a container that has its share free: ten records are
+    within a share of 12 per window, so they go at once. Batches back to back on one
+    container are paced to its share instead; the backlog's rate measures that.
     """
     sqs = stack.client("sqs")
     resources = stack.resources
@@ -320,6 +327,7 @@ def _batches_of_ten(
         messages: list[dict[str, Any]] = []
         while len(messages) < 10:
             messages += source.receive()
+        time.sleep(WINDOW_SECONDS)
         lines = len(_invocations(probe_log))
         source.deliver(messages, worker.invoke)
         return sum(item.duration_ms for item in _invocations(probe_log)[lines:])
