@@ -211,6 +211,8 @@ class FakeGateway:
     #: (request_id, look_up_first) of each call.
     calls: list[tuple[str, bool]] = field(default_factory=list)
     before_answer: Callable[[], object] | None = None
+    #: Runs with the request on every call, after ``before_answer``.
+    holding: Callable[[ChargeRequest], object] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def will(self, request_id: str, *answers: Answer) -> None:
@@ -224,6 +226,8 @@ class FakeGateway:
             answer = scripted.pop(0) if scripted else charged
         if self.before_answer:
             self.before_answer()
+        if self.holding:
+            self.holding(request)
         return answer(request)
 
     def charges_of(self, request_id: str) -> int:

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from charges.contract import ChargeRequest
 from charges.metric_names import MetricName
 from charges.outcomes import Reason, TransientFailure
 from tests.conftest import LogLines
@@ -235,11 +236,12 @@ def test_a_throttled_idempotency_store_is_transient_and_never_charges(
 def test_records_charged_concurrently_log_and_count_each_their_own(
     invoke: Invoke, gateway: FakeGateway, config, counted: Counted, function_logs: LogLines
 ):
-    # GIVEN a batch of five charges and five declines, all ten held in the gateway at once
+    # GIVEN a batch of five charges and five declines of ten customers, all ten held in the
+    # gateway at once
     assert config.records_in_flight == 10
     all_in = threading.Barrier(10, timeout=5)
     gateway.before_answer = all_in.wait
-    bodies = [charge_body(f"mixed-{i}") for i in range(10)]
+    bodies = [charge_body(f"mixed-{i}", customer=f"cus_{i}") for i in range(10)]
     for body in bodies[1::2]:
         gateway.will(body["request_id"], declined)
     event = sqs_event(*bodies)
@@ -266,6 +268,45 @@ def test_records_charged_concurrently_log_and_count_each_their_own(
     # AND the invocation's metrics count five of each
     assert counted(MetricName.SUCCEEDED) == 5
     assert counted(MetricName.DECLINED) == 5
+
+
+def test_one_customers_records_are_charged_one_after_another(
+    invoke: Invoke, gateway: FakeGateway, counted: Counted
+):
+    """docs.stripe.com/rate-limits, "Object lock timeouts": concurrent writes to one object
+    (the customer) get 429 lock_timeout; Stripe advises making them serially."""
+    # GIVEN a batch of three customers' records, four of them for one customer
+    in_flight: dict[str, int] = {}
+    most: dict[str, int] = {}
+    order: list[str] = []
+    lock = threading.Lock()
+
+    def hold(request: ChargeRequest) -> None:
+        customer = request.customer
+        with lock:
+            order.append(request.request_id)
+            in_flight[customer] = in_flight.get(customer, 0) + 1
+            most[customer] = max(most.get(customer, 0), in_flight[customer])
+        time.sleep(0.05)
+        with lock:
+            in_flight[customer] -= 1
+
+    gateway.holding = hold
+    customers = ["cus_a", "cus_b", "cus_a", "cus_c", "cus_a", "cus_b", "cus_a"]
+    bodies = [charge_body(f"serial-{i}", customer=c) for i, c in enumerate(customers)]
+    # WHEN the batch is processed
+    failed = invoke(sqs_event(*bodies))
+    # THEN every record was charged, no customer ever had two charges in flight, the
+    # customers overlapped, and one customer's records went in the batch's order
+    assert failed == []
+    assert counted(MetricName.SUCCEEDED) == 7
+    assert most == {"cus_a": 1, "cus_b": 1, "cus_c": 1}
+    assert [r for r in order if r in ("serial-0", "serial-2", "serial-4", "serial-6")] == [
+        "serial-0",
+        "serial-2",
+        "serial-4",
+        "serial-6",
+    ]
 
 
 def test_a_redriven_request_already_charged_is_not_charged_again(
