@@ -33,13 +33,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ledger.metric_names import LedgerMetric
 from ledger.states import State
-from ledger.store import LedgerTable
+from ledger.store import LEDGER_TABLE_ENV, LedgerTable
 from webhooks.events import Ignored, MalformedEvent, fact_of
 
 logger = Logger()
 metrics = Metrics()
 
-LEDGER_TABLE_ENV = "LEDGER_TABLE_NAME"
 SECRET_NAME_ENV = "WEBHOOK_SECRET_NAME"  # noqa: S105 - a variable name, not a secret
 TOLERANCE_ENV = "WEBHOOK_TOLERANCE_SECONDS"
 #: Seconds the signing secret is cached before Secrets Manager is asked again (rotation).
