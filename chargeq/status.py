@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from charges.claims import RecordAttribute, record_key
-from ledger.store import LedgerAttribute, LedgerTable
+from ledger.store import FACT_FIELDS, LedgerAttribute, LedgerTable
 
 #: Where an answer came from.
 FROM_LEDGER = "ledger"
@@ -25,19 +25,7 @@ FROM_IDEMPOTENCY_RECORD = "idempotency_record"
 
 #: The ledger item's fields a person reads, in the order shown; the rest (the state's
 #: rank, the pending index's keys) are the table's own bookkeeping.
-LEDGER_FIELDS = (
-    "customer",
-    "amount",
-    "currency",
-    "payment_intent_id",
-    "stripe_status",
-    "error_code",
-    "decline_code",
-    "reason",
-    "detail",
-    LedgerAttribute.CREATED_AT,
-    LedgerAttribute.UPDATED_AT,
-)
+LEDGER_FIELDS = (*FACT_FIELDS, LedgerAttribute.CREATED_AT, LedgerAttribute.UPDATED_AT)
 #: A stored charge result's fields, named as the ledger names them.
 RESULT_FIELDS = {
     "customer": "customer",

@@ -56,7 +56,8 @@ PENDING_INDEX = "pending-since"
 #: requests are few (bank debits awaiting settlement), far below one partition's limits.
 PENDING_PARTITION_VALUE = "pending"
 
-_OPTIONAL = (
+#: The fields a fact may carry, stored under their own names (``ledger.facts.Fact``).
+FACT_FIELDS = (
     "customer",
     "amount",
     "currency",
@@ -184,7 +185,7 @@ def update_request(table_name: str, fact: Fact) -> dict[str, Any]:
         sets += ["#pending_partition = :pending_partition", "#pending_since = :at"]
     else:
         removes += ["#pending_partition", "#pending_since"]
-    for name in _OPTIONAL:
+    for name in FACT_FIELDS:
         value = getattr(fact, name)
         if value is not None:
             names[f"#{name}"] = name

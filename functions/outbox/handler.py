@@ -8,8 +8,6 @@ ledger already holds this state or a later one: a replay, or a webhook that came
 
 from __future__ import annotations
 
-import functools
-import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,9 +18,10 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from ledger.container import ledger_table
 from ledger.facts import Fact
 from ledger.metric_names import LedgerMetric
-from ledger.store import LEDGER_TABLE_ENV, LedgerTable
+from ledger.store import LedgerTable
 from ledger.stream_batch import process_stream
 from outbox.records import fact_of, stored_result
 
@@ -30,18 +29,10 @@ logger = Logger()
 metrics = Metrics()
 
 
-@functools.cache
-def ledger() -> LedgerTable:
-    """The container's ledger, built on first use."""
-    import boto3
-
-    return LedgerTable(boto3.client("dynamodb"), os.environ[LEDGER_TABLE_ENV])
-
-
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle_stream(event, context, ledger())
+    return handle_stream(event, context, ledger_table())
 
 
 def handle_stream(event: dict[str, Any], context: Any, table: LedgerTable) -> dict[str, Any]:

@@ -9,7 +9,6 @@ the oldest few requests are logged by ID (no customer data).
 
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,9 +18,10 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from ledger.container import ledger_table
 from ledger.facts import now, timestamp
 from ledger.metric_names import LedgerMetric
-from ledger.store import LEDGER_TABLE_ENV, LedgerTable
+from ledger.store import LedgerTable
 
 logger = Logger()
 metrics = Metrics()
@@ -42,19 +42,11 @@ class PendingReport:
     oldest: list[dict[str, str]] = field(default_factory=list)
 
 
-@functools.cache
-def ledger() -> LedgerTable:
-    """The container's ledger, built on first use."""
-    import boto3
-
-    return LedgerTable(boto3.client("dynamodb"), os.environ[LEDGER_TABLE_ENV])
-
-
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     days = int(os.environ[PENDING_ALARM_DAYS_ENV])
-    report = check(ledger(), older_than=timedelta(days=days), at=now())
+    report = check(ledger_table(), older_than=timedelta(days=days), at=now())
     return {"cutoff": report.cutoff, "pending_too_long": report.count}
 
 
