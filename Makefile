@@ -79,7 +79,8 @@ lint: $(STAMP) $(NODE_STAMP) $(SCAN_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy functions/charges functions/ledger functions/outbox functions/outcome_events \
-		functions/webhooks chargeq infra app.py tools/stripe-emulator/stripe_emulator \
+		functions/pending_check functions/webhooks chargeq infra app.py \
+		tools/stripe-emulator/stripe_emulator \
 		tools/devtools/chargeq_local tools/devtools/chargeq_soak tools/devtools/chargeq_bench \
 		tools/devtools/chargeq_model tests
 	@# The template as `make synth` writes it, then cfn-lint (.cfnlintrc.yaml) and checkov on

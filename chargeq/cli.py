@@ -3,13 +3,15 @@
 Exit status: 0 done; 1 the command ran but something needs attention (a request was
 rejected, an invariant failed); 2 bad usage; 3 the pipeline or AWS could not be reached.
 Every failure ends with one line on stderr naming the cause and what to do; set
-``CHARGEQ_DEBUG=1`` to see the traceback of an unexpected one.
+``CHARGEQ_DEBUG=1`` to see the traceback of an unexpected one. Output cut short by its
+reader (``chargeq outcomes | head``) ends quietly with 141, as a command killed by SIGPIPE.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -34,6 +36,11 @@ __all__ = ["EXIT_ATTENTION", "EXIT_OK", "EXIT_UNREACHABLE", "EXIT_USAGE", "build
 
 #: The flags that say where a deployed pipeline is; ``--local`` takes none of them.
 TARGET_FLAGS = ("stack_name", "stage", "endpoint_url", "profile", "region")
+#: The exit status of a command whose reader closed the pipe (128 + SIGPIPE), as a shell
+#: reports a command the signal killed.
+EXIT_BROKEN_PIPE = 141
+#: The largest Stripe latency the benchmark may simulate, in milliseconds.
+MAX_LATENCY_MS = 60_000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,10 +67,21 @@ def _development_tool(module: str) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        status = _run(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
+        return status
+    except BrokenPipeError:
+        return _reader_went_away()
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args: argparse.Namespace | None = None
     try:
         args = build_parser().parse_args(argv)
         return int(args.run(args))
+    except BrokenPipeError:
+        raise
     except CommandFailed as failure:
         print(f"chargeq: {failure}", file=sys.stderr)
         return failure.status
@@ -86,6 +104,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_ATTENTION
+
+
+def _reader_went_away() -> int:
+    """The reader of stdout closed it (``| head``): stop quietly. Python would flush
+    stdout again at exit and print the error, so stdout becomes /dev/null first
+    (docs.python.org/3/library/signal.html, "Note on SIGPIPE")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_BROKEN_PIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,10 +186,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("-n", "--requests", type=_positive, default=300, help="default: 300")
     bench.add_argument(
-        "--latency-ms", type=float, default=300, help="Stripe latency (default: 300)"
+        "--latency-ms",
+        type=_milliseconds,
+        default=300,
+        help=f"Stripe latency, 0 to {MAX_LATENCY_MS} (default: 300)",
     )
     bench.add_argument(
-        "--jitter-ms", type=float, default=100, help="give or take, uniform (default: 100)"
+        "--jitter-ms",
+        type=_milliseconds,
+        default=100,
+        help="give or take, uniform, at most --latency-ms (default: 100)",
     )
     bench.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
     bench.add_argument("--quiet", action="store_true", help="no progress output")
@@ -201,14 +234,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser(
         "status",
-        help="what the idempotency record says about a request",
-        description="Print the request's state: not_found, in_progress, released (an attempt "
-        "failed; the next delivery looks Stripe up first), charged (with the PaymentIntent), "
-        "declined, or pending (a PaymentIntent still processing, not yet a success).",
+        help="what the charges ledger (or, before it, the idempotency record) says of a request",
+        description="Print the request's state from the charges ledger, whatever its age: "
+        "dead_lettered (with the reason), pending (a PaymentIntent still processing, not yet "
+        "a success), charged, declined or failed, with the PaymentIntent, Stripe's codes and "
+        "every transition with its time and source. A request the ledger has not heard of "
+        "yet is read from its idempotency record: in_progress, released (an attempt failed; "
+        "the next delivery looks Stripe up first) or its stored outcome; not_found if "
+        "neither knows it. Times are ISO 8601 UTC.",
     )
     _add_target_options(status)
-    status.add_argument("request_id", metavar="REQUEST_ID")
+    status.add_argument("request_id", metavar="REQUEST_ID", type=_request_id)
     status.set_defaults(run=_run_status)
+
+    outcomes = commands.add_parser(
+        "outcomes",
+        help="the outcome events (charge.<state>) the stack published, or follow them",
+        description="Print the outcome events the stack's bus delivered to its log group, "
+        "one JSON object a line (time, detail_type and the event's detail), each once: "
+        "redeliveries share an event_id. --follow keeps polling every few seconds until "
+        "Ctrl-C.",
+    )
+    _add_target_options(outcomes)
+    outcomes.add_argument(
+        "--since",
+        type=_duration,
+        default="1h",
+        metavar="DURATION",
+        help="how far back to start: 90s, 15m, 2h, 7d (default: 1h)",
+    )
+    outcomes.add_argument("--request-id", type=_request_id, help="only this request's events")
+    outcomes.add_argument("--follow", action="store_true", help="keep printing new events")
+    outcomes.set_defaults(run=_run_outcomes)
 
     dlq = commands.add_parser(
         "dlq",
@@ -295,6 +352,41 @@ def _positive(text: str) -> int:
     return value
 
 
+def _milliseconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of milliseconds: {text!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= MAX_LATENCY_MS:
+        raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_LATENCY_MS} ms, not {text}")
+    return value
+
+
+def _request_id(text: str) -> str:
+    from pydantic import ConfigDict, TypeAdapter, ValidationError
+
+    from charges.contract import RequestId
+
+    try:
+        # The contract's patterns are written for Python's re (see charges.contract).
+        TypeAdapter(RequestId, config=ConfigDict(regex_engine="python-re")).validate_python(text)
+    except ValidationError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a request_id: 1-200 letters, digits and _-:. (the request_id "
+            "the request was sent with)"
+        ) from None
+    return text
+
+
+def _duration(text: str) -> Any:
+    from chargeq.outcomes import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _check_target(args: argparse.Namespace) -> None:
     """``--local`` stands alone, and a stage must be a valid one; checked before anything
     contacts AWS."""
@@ -354,6 +446,11 @@ def _run_chaos(args: argparse.Namespace) -> int:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
+    if args.jitter_ms > args.latency_ms:
+        raise UsageError(
+            f"--jitter-ms {args.jitter_ms:g} is more than --latency-ms {args.latency_ms:g}: "
+            "a call cannot take less than no time"
+        )
     run_bench = _development_tool("chargeq_bench.bench").run_bench
     report = run_bench(
         requests=args.requests,
@@ -499,25 +596,41 @@ def _requests_from(args: argparse.Namespace) -> RequestLines:
 
 
 def _run_status(args: argparse.Namespace) -> int:
-    from pydantic import ConfigDict, TypeAdapter, ValidationError
-
-    from chargeq.status import read_status
-    from charges.contract import RequestId
+    from chargeq.status import request_status
 
     _check_target(args)
-    try:
-        # The contract's patterns are written for Python's re (see charges.contract).
-        TypeAdapter(RequestId, config=ConfigDict(regex_engine="python-re")).validate_python(
-            args.request_id
-        )
-    except ValidationError:
-        raise UsageError(
-            f"{args.request_id!r} is not a request_id: 1-200 letters, digits and _-:. "
-            "(the request_id the request was sent with)"
-        ) from None
     deployment = _deployment(args)
-    status = read_status(deployment.client("dynamodb"), deployment.table_name, args.request_id)
+    status = request_status(
+        deployment.client("dynamodb"),
+        table_name=deployment.table_name,
+        ledger_table_name=deployment.ledger_table_name,
+        request_id=args.request_id,
+    )
     print(json.dumps(status.as_dict(), indent=2))
+    return EXIT_OK
+
+
+def _run_outcomes(args: argparse.Namespace) -> int:
+    import time
+
+    from chargeq.outcomes import follow, read_outcomes, unique
+
+    _check_target(args)
+    deployment = _deployment(args)
+    logs = deployment.client("logs")
+    start_ms = int((time.time() - args.since.total_seconds()) * 1000)
+    group, request_id = deployment.outcome_log_group_name, args.request_id
+    if args.follow:
+        events = follow(logs, group, start_ms=start_ms, request_id=request_id)
+    else:
+        events = unique(read_outcomes(logs, group, start_ms=start_ms, request_id=request_id))
+    try:
+        for outcome in events:
+            print(json.dumps(outcome.as_dict()), flush=True)
+    except KeyboardInterrupt:
+        if not args.follow:
+            raise
+        # Ctrl-C is how following ends.
     return EXIT_OK
 
 

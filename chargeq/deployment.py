@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from chargeq.failures import REGION_FIX, Unreachable, UsageError
 from chargeq.local_state import LOCAL_CREDENTIALS, LocalStackState
 from chargeq.project import cdk_json_path
-from chargeq.settings import OutputName, PipelineSettings, SettingsError
+from chargeq.settings import SERVICE_NAME, OutputName, PipelineSettings, SettingsError
 
 
 def queue_arn(sqs: Any, queue_url: str) -> str:
@@ -42,6 +42,9 @@ class Deployment:
     queue_url: str
     dlq_url: str
     table_name: str
+    #: The charges ledger and the log group every outcome event is delivered to.
+    ledger_table_name: str
+    outcome_log_group_name: str
     local: bool = False
 
     def client(self, service: str) -> Any:
@@ -73,14 +76,18 @@ class Deployment:
 
     @classmethod
     def from_local(cls, state: LocalStackState) -> Deployment:
-        """The stack ``chargeq local`` runs, with the fake credentials moto accepts."""
+        """The stack ``chargeq local`` runs, with the fake credentials moto accepts; the
+        ledger and the outcome log are named by its stage, as the local runtime names them."""
         session = boto3.Session(region_name=state.region, **LOCAL_CREDENTIALS)
+        names = PipelineSettings(stage=state.stage)
         return cls(
             session=session,
             endpoint_url=state.aws_endpoint_url,
             queue_url=state.queue_url,
             dlq_url=state.dlq_url,
             table_name=state.table_name,
+            ledger_table_name=names.ledger_table_name,
+            outcome_log_group_name=names.outcome_log_group_name,
             local=True,
         )
 
@@ -109,12 +116,19 @@ class Deployment:
                 f"stack {stack_name} has no output(s) {', '.join(missing)}: is it a chargeq "
                 "stack, fully deployed? ('npx cdk deploy' creates them)"
             )
+        # A stack deployed before the outcomes (issue 15) has neither output: its stage's
+        # names are the ones it would have (reads then answer "not found", not a crash).
+        names = PipelineSettings(stage=_stage_of(stack_name))
         return cls(
             session=session,
             endpoint_url=endpoint_url,
             queue_url=outputs[OutputName.QUEUE_URL],
             dlq_url=outputs[OutputName.DLQ_URL],
             table_name=outputs[OutputName.TABLE_NAME],
+            ledger_table_name=outputs.get(OutputName.LEDGER_TABLE_NAME, names.ledger_table_name),
+            outcome_log_group_name=outputs.get(
+                OutputName.OUTCOME_LOG_GROUP_NAME, names.outcome_log_group_name
+            ),
         )
 
     @classmethod
@@ -138,7 +152,18 @@ class Deployment:
             queue_url=queue_url,
             dlq_url=dlq_url,
             table_name=settings.table_name,
+            ledger_table_name=settings.ledger_table_name,
+            outcome_log_group_name=settings.outcome_log_group_name,
         )
+
+
+def _stage_of(stack_name: str) -> str:
+    """The stage in a stack's name (``chargeq-<stage>``), else the default stage."""
+    stage = stack_name.removeprefix(f"{SERVICE_NAME}-")
+    try:
+        return PipelineSettings(stage=stage).stage
+    except ValueError:
+        return PipelineSettings().stage
 
 
 def _region_from_env() -> str | None:

@@ -122,4 +122,9 @@ def _explain_client_error(error: ClientError) -> CommandFailed:
         )
     if code in _THROTTLED:
         return Unreachable(f"AWS is throttling {operation} ({code}): wait a moment and run again")
+    if code == "ResourceNotFoundException":
+        return Unreachable(
+            f"{operation} found nothing there ({message}): check --stage or --stack-name, and "
+            "deploy the stack again if it predates the charges ledger and its outcome log"
+        )
     return Unreachable(f"AWS refused {operation} ({code}: {message})")

@@ -65,6 +65,7 @@ class OutputName:
     DASHBOARD_NAME = "DashboardName"
     LEDGER_TABLE_NAME = "LedgerTableName"
     EVENT_BUS_NAME = "OutcomeEventBusName"
+    OUTCOME_LOG_GROUP_NAME = "OutcomeLogGroupName"
     WEBHOOK_URL = "StripeWebhookUrl"
 
 

@@ -37,7 +37,7 @@ FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 #: ``functions/`` and ``ledger``, the code they share. Every function ships the same asset
 #: (built once per synth) and differs by its handler: the packages are a few hundred
 #: kilobytes beside the libraries, and one asset hash cannot mix up two bundles.
-PACKAGES = ("charges", "ledger", "outbox", "outcome_events", "webhooks")
+PACKAGES = ("charges", "ledger", "outbox", "outcome_events", "pending_check", "webhooks")
 
 #: Provided by the Lambda Python runtime. Removed in case a requirement ever pulls them in:
 #: a bundled copy would shadow the runtime's and could mismatch its boto3.

@@ -83,6 +83,8 @@ class ChargeQueueStack(Stack):
             ledger_writer=self.outcomes.writer.function,
             publisher=self.outcomes.publisher.function,
             webhooks=self.outcomes.webhooks.function,
+            pending_check=self.outcomes.pending_check.function,
+            stream_failures=self.outcomes.stream_failures,
         )
         self._outputs()
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.states import State, event_id
+from ledger.store import FACT_FIELDS
 
 #: EventBridge ``source`` of every outcome event.
 EVENT_SOURCE = "chargeq"
@@ -76,20 +77,7 @@ def outcome_event(new: dict[str, Any], old: dict[str, Any] | None) -> OutcomeEve
         state=state.value,
         previous_state=previous,
         occurred_at=new["updated_at"],
-        **{
-            name: new.get(name)
-            for name in (
-                "customer",
-                "amount",
-                "currency",
-                "payment_intent_id",
-                "stripe_status",
-                "error_code",
-                "decline_code",
-                "reason",
-                "detail",
-            )
-        },
+        **{name: new.get(name) for name in FACT_FIELDS},
     )
 
 

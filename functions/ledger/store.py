@@ -5,16 +5,23 @@ Item (key ``request_id``)::
     request_id, state, state_rank, customer, amount, currency, payment_intent_id,
     stripe_status, error_code, decline_code, reason, detail (the last two while
     dead-lettered), created_at, updated_at (ISO 8601 UTC), transitions: [{state, at,
-    source, payment_intent_id?, reason?, stripe_event_id?}, ...]
+    source, payment_intent_id?, reason?, stripe_event_id?}, ...], and while ``pending``
+    only: pending_partition ("pending"), pending_since (ISO 8601 UTC)
 
 Every write is one conditional ``UpdateItem``: it applies only if the fact's state ranks
 above the stored one (and, for ``failed``, only to a request pending on that
 PaymentIntent), so repeated and late facts change nothing. The table keeps no TTL: the
 ledger is the lasting record of every charge.
+
+The pending index is sparse: the same UpdateItem that makes a request ``pending`` sets its
+two key attributes, and any later one (a state only moves forward, and ``pending`` is left
+for good) removes them, so the index holds exactly the requests pending now, ordered by
+when they became pending. The pending check queries it off the charge path.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -33,12 +40,24 @@ class LedgerAttribute:
     CREATED_AT = "created_at"
     UPDATED_AT = "updated_at"
     TRANSITIONS = "transitions"
+    #: The pending index's keys, present only while the request is pending.
+    PENDING_PARTITION = "pending_partition"
+    PENDING_SINCE = "pending_since"
 
+
+#: Environment variable naming the ledger table, in every function that reads or writes it.
+LEDGER_TABLE_ENV = "LEDGER_TABLE_NAME"
 
 #: The GSI listing a customer's charges by the time the ledger first heard of them.
 CUSTOMER_INDEX = "by-customer"
+#: The sparse GSI of the requests pending now, by the time they became pending (keys only).
+PENDING_INDEX = "pending-since"
+#: The one partition of the pending index: a query needs a partition value, and pending
+#: requests are few (bank debits awaiting settlement), far below one partition's limits.
+PENDING_PARTITION_VALUE = "pending"
 
-_OPTIONAL = (
+#: The fields a fact may carry, stored under their own names (``ledger.facts.Fact``).
+FACT_FIELDS = (
     "customer",
     "amount",
     "currency",
@@ -96,6 +115,34 @@ class LedgerTable:
         )
         return [plain(item) for item in answer.get("Items", [])]
 
+    def pending_since_before(self, cutoff: str) -> Iterator[dict[str, Any]]:
+        """Requests pending since before ``cutoff`` (ISO 8601 UTC, as ``facts.timestamp``
+        writes it), oldest first: ``request_id`` and ``pending_since`` of each.
+
+        Pages through the sparse pending index; raises botocore's ``ClientError``.
+        """
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": PENDING_INDEX,
+            "KeyConditionExpression": "#partition = :partition AND #since < :cutoff",
+            "ExpressionAttributeNames": {
+                "#partition": LedgerAttribute.PENDING_PARTITION,
+                "#since": LedgerAttribute.PENDING_SINCE,
+            },
+            "ExpressionAttributeValues": {
+                ":partition": {"S": PENDING_PARTITION_VALUE},
+                ":cutoff": {"S": cutoff},
+            },
+            "ScanIndexForward": True,
+        }
+        while True:
+            answer = self._dynamodb.query(**request)
+            for item in answer.get("Items", []):
+                yield plain(item)
+            if "LastEvaluatedKey" not in answer:
+                return
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
 
 def update_request(table_name: str, fact: Fact) -> dict[str, Any]:
     """The conditional ``UpdateItem`` that applies ``fact`` (exposed for tests and docs)."""
@@ -131,7 +178,14 @@ def update_request(table_name: str, fact: Fact) -> dict[str, Any]:
         "#transitions = list_append(if_not_exists(#transitions, :none), :transition)",
     ]
     removes = []
-    for name in _OPTIONAL:
+    names["#pending_partition"] = LedgerAttribute.PENDING_PARTITION
+    names["#pending_since"] = LedgerAttribute.PENDING_SINCE
+    if fact.state is State.PENDING:
+        values[":pending_partition"] = {"S": PENDING_PARTITION_VALUE}
+        sets += ["#pending_partition = :pending_partition", "#pending_since = :at"]
+    else:
+        removes += ["#pending_partition", "#pending_since"]
+    for name in FACT_FIELDS:
         value = getattr(fact, name)
         if value is not None:
             names[f"#{name}"] = name

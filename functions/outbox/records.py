@@ -16,17 +16,13 @@ from charges.claims import RecordAttribute
 from charges.outcomes import ChargeResult
 from ledger.facts import Fact, Source
 from ledger.states import State
+from ledger.stream_batch import UnreadableRecord
 
 COMPLETED = "COMPLETED"
 
 
-class UnexpectedRecord(ValueError):
+class UnexpectedRecord(UnreadableRecord):
     """A COMPLETED image that does not hold a charge result; ``reason`` says what is wrong."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
 
 
 def stored_result(new_image: dict[str, Any] | None) -> ChargeResult | None:

@@ -4,8 +4,8 @@ The ledger table's stream (new and old images) is the outbox of the events: an e
 published if and only if the ledger recorded the change, and a record Lambda retries
 (a failed ``PutEvents`` entry, a crash) publishes the same event again, with the same
 ``event_id``: at least once. Records that are not state changes (none today: every ledger
-write changes the state) and records of an unexpected shape are skipped, logged and
-counted, never retried.
+write changes the state) are passed over; records of an unexpected shape are skipped,
+logged and counted, never retried (``ledger.stream_batch``).
 """
 
 from __future__ import annotations
@@ -17,11 +17,6 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
     DynamoDBRecord,
 )
@@ -29,6 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ledger.events import EVENT_SOURCE, NotAStateChange, OutcomeEvent, outcome_event
 from ledger.metric_names import OUTCOME_METRICS, LedgerMetric
+from ledger.stream_batch import process_stream
 
 logger = Logger()
 metrics = Metrics()
@@ -83,34 +79,27 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 def handle_stream(event: dict[str, Any], context: Any, bus: EventBus) -> dict[str, Any]:
     """Publish each record's state change; the partial batch response names the failures."""
-    response = process_partial_response(
-        event=event,
-        record_handler=lambda record: handle_record(record, bus),
-        processor=BatchProcessor(event_type=EventType.DynamoDBStreams),
-        context=context,
-    )
-    return dict(response)
+    return process_stream(event, context, read_event, lambda event: publish(event, bus))
 
 
-def handle_record(record: DynamoDBRecord, bus: EventBus) -> OutcomeEvent | None:
-    """The event published for this record, or None. Raises only to be retried."""
+def read_event(record: DynamoDBRecord) -> OutcomeEvent | None:
+    """The event announcing the state change a record shows, or None when it shows none.
+
+    Raises for a record of an unexpected shape (``ledger.stream_batch`` skips it).
+    """
+    change = record.dynamodb
+    if change is None or not change.new_image:
+        return None  # a deletion (by hand: the ledger has no TTL) announces nothing
+    old = change.old_image
     try:
-        change = record.dynamodb
-        if change is None or not change.new_image:
-            return None  # a deletion (by hand: the ledger has no TTL) announces nothing
-        old = change.old_image
-        event = outcome_event(plain(change.new_image), plain(old) if old else None)
+        return outcome_event(plain(change.new_image), plain(old) if old else None)
     except NotAStateChange:
         return None
-    except Exception as error:  # an unexpected shape: never block the shard on it
-        logger.warning(
-            "stream record skipped",
-            reason="unexpected_shape",
-            detail=type(error).__name__,
-            event_id=record.event_id,
-        )
-        metrics.add_metric(name=LedgerMetric.RECORD_SKIPPED, unit=MetricUnit.Count, value=1)
-        return None
+
+
+def publish(event: OutcomeEvent, bus: EventBus) -> OutcomeEvent:
+    """Publish and count the event. Raises ``PublishFailed`` (or botocore's errors) to be
+    retried."""
     bus.publish(event)
     metrics.add_metric(name=LedgerMetric.OUTCOME_PUBLISHED, unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=OUTCOME_METRICS[event.state], unit=MetricUnit.Count, value=1)

@@ -31,6 +31,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from ledger.container import ledger_table
 from ledger.metric_names import LedgerMetric
 from ledger.states import State
 from ledger.store import LedgerTable
@@ -39,7 +40,6 @@ from webhooks.events import Ignored, MalformedEvent, fact_of
 logger = Logger()
 metrics = Metrics()
 
-LEDGER_TABLE_ENV = "LEDGER_TABLE_NAME"
 SECRET_NAME_ENV = "WEBHOOK_SECRET_NAME"  # noqa: S105 - a variable name, not a secret
 TOLERANCE_ENV = "WEBHOOK_TOLERANCE_SECONDS"
 #: Seconds the signing secret is cached before Secrets Manager is asked again (rotation).
@@ -63,7 +63,7 @@ def endpoint() -> Endpoint:
     secrets = SecretsProvider(boto3_client=boto3.client("secretsmanager"))
     name = os.environ[SECRET_NAME_ENV]
     return Endpoint(
-        ledger=LedgerTable(boto3.client("dynamodb"), os.environ[LEDGER_TABLE_ENV]),
+        ledger=ledger_table(),
         signing_secret=lambda: str(secrets.get(name, max_age=SECRET_MAX_AGE_SECONDS)).strip(),
         tolerance_seconds=int(os.environ[TOLERANCE_ENV]),
     )

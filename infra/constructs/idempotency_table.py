@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -10,6 +9,7 @@ from constructs import Construct
 
 from chargeq.settings import PipelineSettings
 from charges.claims import RecordAttribute
+from infra.constructs.tables import TABLE_KMS_ACTIONS, retained_table
 
 #: Exactly what Powertools' DynamoDBPersistenceLayer calls: claim (PutItem, conditional),
 #: read a claimed record (GetItem), record the result (UpdateItem), release a claim after a
@@ -22,41 +22,27 @@ IDEMPOTENCY_ACTIONS = (
     "dynamodb:DeleteItem",
 )
 
-#: The key actions DynamoDB performs on a caller's behalf for a customer-managed key: decrypt
-#: (and describe) the table key on reads, encrypt on writes. Named one by one instead of
-#: the wildcards grant_encrypt_decrypt adds.
-TABLE_KMS_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
-
 
 class IdempotencyTable(Construct):
-    """Partition key ``id``, TTL on ``expiration``; retained, recoverable and encrypted."""
+    """Partition key ``id``, TTL on ``expiration`` (``tables.retained_table`` otherwise).
+
+    The records are what stops a redriven message from charging twice."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, settings: PipelineSettings, key: kms.IKey
     ) -> None:
         super().__init__(scope, construct_id)
         self._key = key
-        self.table = dynamodb.Table(
+        self.table = retained_table(
             self,
-            "Table",
             table_name=settings.table_name,
-            partition_key=dynamodb.Attribute(
-                name=RecordAttribute.KEY, type=dynamodb.AttributeType.STRING
-            ),
-            # Powertools writes the expiry here; DynamoDB deletes the record after it.
-            time_to_live_attribute=RecordAttribute.EXPIRY,
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=key,
-            # The records are what stops a redriven message from charging twice: never
-            # delete them with the stack.
-            removal_policy=RemovalPolicy.RETAIN,
+            partition_key=RecordAttribute.KEY,
+            key=key,
             # The charge path's outbox: the ledger writer reads each stored result from
             # the stream (no extra write on the charge path).
             stream=dynamodb.StreamViewType.NEW_IMAGE,
+            # Powertools writes the expiry here; DynamoDB deletes the record after it.
+            time_to_live_attribute=RecordAttribute.EXPIRY,
         )
 
     def grant_idempotency(self, grantee: iam.IGrantable) -> iam.Grant:

@@ -2,51 +2,45 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from chargeq.settings import PipelineSettings
-from infra.constructs.idempotency_table import TABLE_KMS_ACTIONS
-from ledger.store import CUSTOMER_INDEX, LedgerAttribute
+from infra.constructs.tables import TABLE_KMS_ACTIONS, TABLE_KMS_READ_ACTIONS, retained_table
+from ledger.store import CUSTOMER_INDEX, PENDING_INDEX, LedgerAttribute
 
 
 class LedgerTable(Construct):
-    """Key ``request_id``; no TTL; PITR; the pipeline's key; a customer index by time; a
-    stream with new and old images (the outbox of the outcome events)."""
+    """Key ``request_id``; no TTL (``tables.retained_table`` otherwise); a customer index by
+    time; the sparse index of pending requests; a stream with new and old images (the
+    outbox of the outcome events)."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, settings: PipelineSettings, key: kms.IKey
     ) -> None:
         super().__init__(scope, construct_id)
         self._key = key
-        self.table = dynamodb.Table(
+        self.table = retained_table(
             self,
-            "Table",
             table_name=settings.ledger_table_name,
-            partition_key=dynamodb.Attribute(
-                name=LedgerAttribute.KEY, type=dynamodb.AttributeType.STRING
-            ),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=key,
+            partition_key=LedgerAttribute.KEY,
+            key=key,
             stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
-            # The lasting record of every charge: never deleted with the stack.
-            removal_policy=RemovalPolicy.RETAIN,
         )
         self.table.add_global_secondary_index(
             index_name=CUSTOMER_INDEX,
-            partition_key=dynamodb.Attribute(
-                name=LedgerAttribute.CUSTOMER, type=dynamodb.AttributeType.STRING
-            ),
-            sort_key=dynamodb.Attribute(
-                name=LedgerAttribute.CREATED_AT, type=dynamodb.AttributeType.STRING
-            ),
+            partition_key=_string(LedgerAttribute.CUSTOMER),
+            sort_key=_string(LedgerAttribute.CREATED_AT),
+        )
+        # Sparse: only pending items carry its keys (ledger.store). Keys only: the pending
+        # check counts and names requests, nothing more.
+        self.table.add_global_secondary_index(
+            index_name=PENDING_INDEX,
+            partition_key=_string(LedgerAttribute.PENDING_PARTITION),
+            sort_key=_string(LedgerAttribute.PENDING_SINCE),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
 
     def grant_transitions(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -60,11 +54,20 @@ class LedgerTable(Construct):
     def grant_reads(self, grantee: iam.IGrantable) -> iam.Grant:
         """GetItem on the table and Query on its customer index (``chargeq status``)."""
         grant = self._grant_items(grantee, "dynamodb:GetItem")
-        iam.Grant.add_to_principal(
+        self._grant_index_query(grantee, CUSTOMER_INDEX)
+        return grant
+
+    def grant_pending_query(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Query on the pending index only (the pending check), and the key to read it."""
+        return self._grant_index_query(grantee, PENDING_INDEX)
+
+    def _grant_index_query(self, grantee: iam.IGrantable, index: str) -> iam.Grant:
+        grant = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["dynamodb:Query"],
-            resource_arns=[f"{self.table.table_arn}/index/{CUSTOMER_INDEX}"],
+            resource_arns=[f"{self.table.table_arn}/index/{index}"],
         )
+        self._key.grant(grantee, *TABLE_KMS_READ_ACTIONS)
         return grant
 
     def _grant_items(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
@@ -74,3 +77,7 @@ class LedgerTable(Construct):
         )
         self._key.grant(grantee, *TABLE_KMS_ACTIONS)
         return grant
+
+
+def _string(name: str) -> dynamodb.Attribute:
+    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)

@@ -28,14 +28,21 @@ class FunctionMetrics:
         """The sum of one of the function's counters (``MetricName``) over ``PERIOD``."""
         return self.metric(name, statistic="Sum", label=label)
 
-    def metric(self, name: str, *, statistic: str, label: str | None = None) -> cloudwatch.Metric:
+    def metric(
+        self,
+        name: str,
+        *,
+        statistic: str,
+        label: str | None = None,
+        period: Duration = PERIOD,
+    ) -> cloudwatch.Metric:
         """One of the function's metrics (``MetricName``) with ``statistic``, e.g. ``p99``."""
         return cloudwatch.Metric(
             namespace=METRICS_NAMESPACE,
             metric_name=name,
             dimensions_map={"service": self._settings.resource_prefix},
             statistic=statistic,
-            period=PERIOD,
+            period=period,
             label=label,
         )
 

@@ -49,6 +49,9 @@ RUNBOOK = "docs/runbook.md"
 
 #: The one severity: every alarm pages on-call through the same topic.
 SEVERITY = "Critical"
+#: The pending check runs every 15 minutes; its alarm looks at the largest count in an hour,
+#: so one late run does not clear it.
+PENDING_CHECK_PERIOD = Duration.hours(1)
 #: A stream consumer this far behind delays outcomes noticeably (milliseconds).
 STREAM_ITERATOR_AGE_ALARM_MS = 5 * 60 * 1000
 
@@ -236,11 +239,29 @@ class PipelineMonitoring(Construct):
         ledger_writer: lambda_.IFunction,
         publisher: lambda_.IFunction,
         webhooks: lambda_.IFunction,
+        pending_check: lambda_.IFunction,
+        stream_failures: sqs.IQueue,
     ) -> None:
-        """The outcome functions: stream consumers' iterator age and errors, webhook
-        signature failures, dead-lettered outcomes, and outcome events by kind."""
+        """The outcome functions: stream consumers' iterator age and errors, the stream
+        failures queue, webhook signature failures, dead-lettered outcomes, dead letters the
+        ledger could not record, requests pending too long, and outcome events by kind."""
         settings, alarm = self._settings, self._alarm
         metrics = FunctionMetrics(settings)
+        self.facade.monitor_sqs_queue(
+            queue=stream_failures,
+            human_readable_name="Stream failures",
+            alarm_friendly_name="StreamFailures",
+            add_queue_max_size_alarm={
+                SEVERITY: MaxMessageCountThreshold(
+                    max_message_count=0,
+                    **alarm(
+                        "stream-failures-not-empty",
+                        "A stream batch failed every retry and was set aside: its results "
+                        "are missing from the ledger or its events from the bus.",
+                    ),
+                )
+            },
+        )
         for function, name, slug in (
             (ledger_writer, "Ledger writer", "ledger-writer"),
             (publisher, "Outcome publisher", "outcome-publisher"),
@@ -277,6 +298,21 @@ class PipelineMonitoring(Construct):
             human_readable_name="Stripe webhooks",
             alarm_friendly_name="StripeWebhooks",
         )
+        self.facade.monitor_lambda_function(
+            lambda_function=pending_check,
+            human_readable_name="Pending check",
+            alarm_friendly_name="PendingCheck",
+            add_fault_count_alarm={
+                SEVERITY: ErrorCountThreshold(
+                    max_error_count=0,
+                    **alarm(
+                        "pending-check-errors",
+                        "The pending check failed: until it runs again, requests pending "
+                        "too long go unnoticed.",
+                    ),
+                )
+            },
+        )
         self.facade.monitor_custom(
             human_readable_name="Outcome events and webhooks",
             alarm_friendly_name="Outcomes",
@@ -310,6 +346,42 @@ class PipelineMonitoring(Construct):
                                 "webhook-signature-invalid",
                                 "The Stripe webhook endpoint refused a request whose "
                                 "Stripe-Signature is missing, forged or too old.",
+                            ),
+                        ),
+                    ],
+                ),
+                CustomMetricGroup(
+                    title="Requests pending too long and dead letters the ledger missed",
+                    metrics=[
+                        CustomMetricWithAlarm(
+                            metric=metrics.metric(
+                                LedgerMetric.PENDING_TOO_LONG,
+                                statistic="Maximum",
+                                period=PENDING_CHECK_PERIOD,
+                            ),
+                            alarm_friendly_name="PendingTooLong",
+                            add_alarm={
+                                SEVERITY: CustomThreshold(
+                                    threshold=0,
+                                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                                    **alarm(
+                                        "pending-too-long",
+                                        "A request has been pending (a bank debit "
+                                        "processing at Stripe) for more than "
+                                        f"{settings.pending_alarm_days} days: its webhook "
+                                        "is missing or Stripe has not settled it.",
+                                    ),
+                                )
+                            },
+                        ),
+                        self._counter_alarm(
+                            metrics,
+                            LedgerMetric.LEDGER_WRITE_FAILED,
+                            "Ledger write failed",
+                            alarm(
+                                "ledger-write-failed",
+                                "The charge function could not record a dead letter in the "
+                                "ledger; the message was not dead-lettered and comes back.",
                             ),
                         ),
                     ],

@@ -4,7 +4,10 @@
 - ``OutcomePublisher``: the ledger's stream -> ``charge.<state>`` on the bus
   (``functions/outcome_events``);
 - ``WebhookEndpoint``: Stripe's webhooks -> the ledger, behind a function URL
-  (``functions/webhooks``).
+  (``functions/webhooks``);
+- ``OutcomeLog``: every outcome event -> a log group (``chargeq outcomes``);
+- ``PendingCheck``: the requests pending too long, counted on a schedule
+  (``functions/pending_check``).
 
 Stream event sources start at the trim horizon, report batch item failures, split a
 failing batch to find the record, and after ``STREAM_RETRIES`` send the failed batch's
@@ -26,8 +29,10 @@ from constructs import Construct
 from chargeq.settings import METRICS_NAMESPACE, OutputName, PipelineSettings
 from infra.constructs.ledger_table import LedgerTable
 from infra.constructs.outcome_bus import OutcomeBus
+from infra.constructs.outcome_log import OutcomeLog
+from infra.constructs.pending_check import PendingCheck
 from infra.constructs.pipeline_function import PipelineFunction
-from outbox.handler import LEDGER_TABLE_ENV
+from ledger.store import LEDGER_TABLE_ENV
 from outcome_events.handler import EVENT_BUS_ENV
 from webhooks.handler import SECRET_NAME_ENV, TOLERANCE_ENV
 
@@ -70,6 +75,7 @@ class Outcomes(Construct):
         super().__init__(scope, construct_id)
         self.ledger = LedgerTable(self, "Ledger", settings=settings, key=key)
         self.bus = OutcomeBus(self, "Bus", settings=settings)
+        self.log = OutcomeLog(self, "Log", settings=settings, bus=self.bus.bus, key=key)
         self.stream_failures = sqs.Queue(
             self,
             "StreamFailures",
@@ -178,9 +184,13 @@ class Outcomes(Construct):
                 ]
             },
         )
+        self.pending_check = PendingCheck(
+            self, "PendingCheck", settings=settings, key=key, ledger=self.ledger, environment=base
+        )
         self.outputs = {
             OutputName.LEDGER_TABLE_NAME: table_name,
             OutputName.EVENT_BUS_NAME: self.bus.bus.event_bus_name,
+            OutputName.OUTCOME_LOG_GROUP_NAME: self.log.log_group.log_group_name,
             OutputName.WEBHOOK_URL: self.webhook_url.url,
         }
 

@@ -11,7 +11,7 @@ from aws_cdk import DockerImage
 from aws_cdk import aws_lambda as lambda_
 
 from infra.bundling import LocalPipBundler, NoBytecodeWarning
-from infra.constructs.charge_function import ARCHITECTURE, RUNTIME
+from infra.constructs.pipeline_function import ARCHITECTURE, RUNTIME
 from infra.interpreters import find_python
 
 #: The flags word of a .pyc compiled with --invalidation-mode unchecked-hash (PEP 552).

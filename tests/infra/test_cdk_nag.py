@@ -43,11 +43,12 @@ def test_acknowledgements_are_the_expected_few(stack: ChargeQueueStack) -> None:
         # Issue 15: the outcome functions share the charge function's runtime, the stream
         # event sources' dynamodb:ListStreams has no resource, the webhook signing secret
         # is rolled in Stripe, and the stream-failure queue is itself a dead-letter queue.
+        # The pending check and the outcome log add none of their own.
         ("chargeq-dev/Outcomes/WebhookSecret", "AwsSolutions-SMG4", True),
         ("chargeq-dev/Outcomes/StreamFailures", "AwsSolutions-SQS3", True),
         *{
             (f"chargeq-dev/Outcomes/{name}/Function", "AwsSolutions-L1", True)
-            for name in ("LedgerWriter", "OutcomePublisher", "StripeWebhooks")
+            for name in ("LedgerWriter", "OutcomePublisher", "StripeWebhooks", "PendingCheck")
         },
         *{
             (

@@ -10,6 +10,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from chargeq.settings import METRICS_NAMESPACE, MetricName, PipelineSettings
+from ledger.metric_names import OUTCOME_METRICS, LedgerMetric
 from tests.infra.policies import arn_of, logical_id
 
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
@@ -68,8 +69,8 @@ def test_every_alarm_names_a_runbook_section(template: Template) -> None:
 
 def test_every_alarm_notifies_the_topic_on_alarm_and_ok(template: Template) -> None:
     (topic,) = template.find_resources("AWS::SNS::Topic")
-    # 10 of the charge path, 6 of the outcomes (issue 15)
-    assert len(alarms(template)) == 16
+    # 10 of the charge path, 10 of the outcomes (issue 15)
+    assert len(alarms(template)) == 20
     for alarm in alarms(template).values():
         assert alarm["AlarmActions"] == [{"Ref": topic}]
         assert alarm["OKActions"] == [{"Ref": topic}]
@@ -88,6 +89,29 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok(template: Template) -> N
         ("stripe-rate-limited", METRICS_NAMESPACE, MetricName.STRIPE_RATE_LIMITED, "Sum", 0),
         ("idempotency-writes-throttled", "AWS/DynamoDB", "WriteThrottleEvents", "Sum", 0),
         ("idempotency-reads-throttled", "AWS/DynamoDB", "ReadThrottleEvents", "Sum", 0),
+        # Issue 15: the outcomes.
+        ("ledger-writer-iterator-age", "AWS/Lambda", "IteratorAge", "Maximum", 300_000),
+        ("ledger-writer-errors", "AWS/Lambda", "Errors", "Sum", 0),
+        ("outcome-publisher-iterator-age", "AWS/Lambda", "IteratorAge", "Maximum", 300_000),
+        ("outcome-publisher-errors", "AWS/Lambda", "Errors", "Sum", 0),
+        (
+            "stream-failures-not-empty",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "Maximum",
+            0,
+        ),
+        ("dead-lettered-outcome", METRICS_NAMESPACE, "OutcomeDeadLettered", "Sum", 0),
+        ("ledger-write-failed", METRICS_NAMESPACE, LedgerMetric.LEDGER_WRITE_FAILED, "Sum", 0),
+        (
+            "webhook-signature-invalid",
+            METRICS_NAMESPACE,
+            LedgerMetric.WEBHOOK_SIGNATURE_INVALID,
+            "Sum",
+            0,
+        ),
+        ("pending-too-long", METRICS_NAMESPACE, LedgerMetric.PENDING_TOO_LONG, "Maximum", 0),
+        ("pending-check-errors", "AWS/Lambda", "Errors", "Sum", 0),
     ],
 )
 def test_alarm_watches_its_metric_with_the_settings_threshold(
@@ -245,3 +269,76 @@ def test_dashboard_shows_outcomes_queues_function_and_stripe_latency(
     assert '\\"stat\\":\\"p99\\"' in body or '"stat":"p99"' in body
     # Every alarm's state on the same page.
     assert '\\"type\\":\\"alarm\\"' in body or '"type":"alarm"' in body
+
+
+#: Issue 15's alarms, each with the runbook section on-call opens.
+OUTCOME_ALARMS = (
+    "webhook-signature-invalid",
+    "ledger-writer-iterator-age",
+    "ledger-writer-errors",
+    "outcome-publisher-iterator-age",
+    "outcome-publisher-errors",
+    "pending-too-long",
+    "pending-check-errors",
+    "dead-lettered-outcome",
+    "stream-failures-not-empty",
+    "ledger-write-failed",
+)
+
+
+@pytest.mark.parametrize("slug", OUTCOME_ALARMS)
+def test_each_outcome_alarm_exists_and_links_its_runbook_section(
+    template: Template, settings: PipelineSettings, slug: str
+) -> None:
+    alarm = alarms(template)[f"{settings.resource_prefix}-{slug}"]
+    assert alarm["AlarmDescription"].endswith(f"Runbook: docs/runbook.md#{slug}")
+    section = RUNBOOK.read_text().split(f"\n## {slug}\n", 1)[1].split("\n## ", 1)[0]
+    # Each section says what the alarm means and what to do.
+    assert "**Means.**" in section
+    assert re.search(r"\*\*(Look and )?[Ff]ix\.\*\*", section), slug
+
+
+def test_stream_alarms_watch_each_stream_consumer(
+    template: Template, settings: PipelineSettings
+) -> None:
+    for slug, function_name in (
+        ("ledger-writer", settings.outbox_function_name),
+        ("outcome-publisher", settings.publisher_function_name),
+    ):
+        function = logical_id(template, "AWS::Lambda::Function", FunctionName=function_name)
+        for kind in ("iterator-age", "errors"):
+            alarm = alarms(template)[f"{settings.resource_prefix}-{slug}-{kind}"]
+            assert watched(alarm)["Dimensions"] == [
+                {"Name": "FunctionName", "Value": {"Ref": function}}
+            ]
+
+
+def test_stream_failures_alarm_watches_the_stream_failures_queue(
+    template: Template, settings: PipelineSettings
+) -> None:
+    queue = logical_id(
+        template, "AWS::SQS::Queue", QueueName=f"{settings.resource_prefix}-stream-failures"
+    )
+    alarm = alarms(template)[f"{settings.resource_prefix}-stream-failures-not-empty"]
+    assert watched(alarm)["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}
+    ]
+
+
+def test_pending_alarm_takes_the_largest_count_over_an_hour_of_checks(
+    template: Template, settings: PipelineSettings
+) -> None:
+    # The check runs every 15 minutes and publishes its count each time, zero included:
+    # an hour holds four points, so one late run neither clears nor raises the alarm.
+    alarm = alarms(template)[f"{settings.resource_prefix}-pending-too-long"]
+    assert alarm["Period"] == 3600
+    assert alarm["Statistic"] == "Maximum"
+    assert f"more than {settings.pending_alarm_days} days" in alarm["AlarmDescription"]
+
+
+def test_dashboard_shows_outcome_events_by_kind(template: Template) -> None:
+    (dashboard,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    body = str(dashboard["Properties"]["DashboardBody"])
+    assert "Outcome events by kind" in body
+    for metric in OUTCOME_METRICS.values():
+        assert f'\\"{metric}\\"' in body or f'"{metric}"' in body, metric

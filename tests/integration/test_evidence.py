@@ -107,7 +107,7 @@ def test_move_task_redrive_after_the_key_lifetime_is_not_charged_twice(
     status = read_status(pipeline.dynamodb, pipeline.resources.table_name, "mv-1")
     assert status.state == "charged"
     (intent,) = [i for i in stripe.payment_intents() if i["metadata"]["request_id"] == "mv-1"]
-    assert status.result is not None and status.result["payment_intent_id"] == intent["id"]
+    assert status.fields["payment_intent_id"] == intent["id"]
 
 
 def test_a_taken_over_request_id_reused_for_another_amount_is_a_payload_conflict(
@@ -155,7 +155,7 @@ def test_soft_declines_are_tried_again_under_attempt_keys_then_final(
     status = read_status(pipeline.dynamodb, pipeline.resources.table_name, "soft-1")
     assert status.state == "declined"
     assert pipeline.dead_letter_reasons() == []
-    assert json.dumps(status.result).count("processing_error") >= 1
+    assert json.dumps(status.fields).count("processing_error") >= 1
 
 
 def test_a_processing_bank_debit_is_stored_pending_never_charged(
@@ -171,4 +171,4 @@ def test_a_processing_bank_debit_is_stored_pending_never_charged(
     assert report.deleted == 1
     status = read_status(pipeline.dynamodb, pipeline.resources.table_name, "ach-1")
     assert status.state == "pending"
-    assert status.result is not None and status.result["status"] == "processing"
+    assert status.fields["stripe_status"] == "processing"

@@ -43,9 +43,9 @@ def test_success_stores_the_payment_intent(pipeline: Pipeline, stripe: StripeEmu
     assert succeeded_charges(stripe, "order-1") == 1
     status = stored(pipeline, "order-1")
     assert status["state"] == "charged"
-    assert status["result"]["payment_intent_id"].startswith("pi_")
-    assert status["result"]["status"] == "succeeded"
-    assert (status["result"]["amount"], status["result"]["currency"]) == (4200, "usd")
+    assert status["payment_intent_id"].startswith("pi_")
+    assert status["stripe_status"] == "succeeded"
+    assert (status["amount"], status["currency"]) == (4200, "usd")
 
 
 def test_record_key_matches_what_powertools_writes(pipeline: Pipeline):
@@ -72,8 +72,8 @@ def test_decline_is_final_and_replayed_not_retried(pipeline: Pipeline, stripe: S
     assert created_intents(stripe, "order-2") == 1
     status = stored(pipeline, "order-2")
     assert status["state"] == "declined"
-    assert status["result"]["error_code"] == "card_declined"
-    assert status["result"]["payment_intent_id"].startswith("pi_")
+    assert status["error_code"] == "card_declined"
+    assert status["payment_intent_id"].startswith("pi_")
 
 
 def test_authentication_required_is_a_final_decline(pipeline: Pipeline, stripe: StripeEmulator):
@@ -82,8 +82,8 @@ def test_authentication_required_is_a_final_decline(pipeline: Pipeline, stripe: 
     assert report.deleted == 1
     status = stored(pipeline, "order-3")
     assert status["state"] == "declined"
-    assert status["result"]["error_code"] == "authentication_required"
-    assert status["result"]["status"] == "requires_payment_method"
+    assert status["error_code"] == "authentication_required"
+    assert status["stripe_status"] == "requires_payment_method"
     assert succeeded_charges(stripe, "order-3") == 0
 
 
@@ -162,7 +162,7 @@ def test_payload_conflict_is_poison_and_never_reaches_stripe(
     assert report.deleted == 1
     assert stripe.ledger()["requests"] == requests_before
     assert pipeline.dead_letter_reasons() == ["payload_conflict"]
-    assert stored(pipeline, "order-8")["result"]["amount"] == 1000
+    assert stored(pipeline, "order-8")["amount"] == 1000
 
 
 def test_poison_goes_to_the_dlq_with_its_reason_and_the_batch_carries_on(

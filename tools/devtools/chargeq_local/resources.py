@@ -16,7 +16,7 @@ from chargeq.deployment import queue_arn
 from chargeq.settings import PipelineSettings
 from charges.claims import RecordAttribute
 from charges.config import FunctionConfig
-from ledger.store import CUSTOMER_INDEX, LedgerAttribute
+from ledger.store import CUSTOMER_INDEX, PENDING_INDEX, LedgerAttribute
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,8 @@ def _create_ledger(dynamodb: Any, name: str) -> None:
 
 
 def ledger_table_definition(name: str) -> dict[str, Any]:
-    """``CreateTable`` arguments of the ledger (``infra.constructs.ledger`` is the stack's)."""
+    """``CreateTable`` arguments of the ledger (``infra.constructs.ledger_table`` is the
+    stack's: the same key, indexes and stream)."""
     return {
         "TableName": name,
         "KeySchema": [{"AttributeName": LedgerAttribute.KEY, "KeyType": "HASH"}],
@@ -126,6 +127,8 @@ def ledger_table_definition(name: str) -> dict[str, Any]:
             {"AttributeName": LedgerAttribute.KEY, "AttributeType": "S"},
             {"AttributeName": LedgerAttribute.CUSTOMER, "AttributeType": "S"},
             {"AttributeName": LedgerAttribute.CREATED_AT, "AttributeType": "S"},
+            {"AttributeName": LedgerAttribute.PENDING_PARTITION, "AttributeType": "S"},
+            {"AttributeName": LedgerAttribute.PENDING_SINCE, "AttributeType": "S"},
         ],
         "GlobalSecondaryIndexes": [
             {
@@ -135,7 +138,16 @@ def ledger_table_definition(name: str) -> dict[str, Any]:
                     {"AttributeName": LedgerAttribute.CREATED_AT, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                # Sparse: only pending items carry its keys (ledger.store).
+                "IndexName": PENDING_INDEX,
+                "KeySchema": [
+                    {"AttributeName": LedgerAttribute.PENDING_PARTITION, "KeyType": "HASH"},
+                    {"AttributeName": LedgerAttribute.PENDING_SINCE, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
         ],
         "BillingMode": "PAY_PER_REQUEST",
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
