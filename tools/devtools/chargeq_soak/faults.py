@@ -237,7 +237,7 @@ class StreamChaos:
 
     The consumer's worker has read its batch (``GetRecords`` through the event source) and
     dies (SIGKILL) just before the ledger writer's ``UpdateItem`` or the publisher's
-    ``PutEvents``: the invocation fails, so the event source hands the same records out
+    ``PutEvents`` is sent: the invocation fails, so the event source hands the same records out
     again (docs.aws.amazon.com/lambda/latest/dg/with-ddb.html, "Error handling": a failed
     batch is retried until it succeeds or its records expire). Whether it fires is a
     function of the seed, the fault, the record (request ID or event ID) and how often the
@@ -282,12 +282,14 @@ def install_stream_chaos_from_environment() -> None:
     boto3.setup_default_session()
     events = boto3.DEFAULT_SESSION.events
     crash = _ConsumerCrash(plan, record)
-    events.register("before-call.dynamodb.UpdateItem", crash.before_ledger_write)
-    events.register("before-call.events.PutEvents", crash.before_put_events)
+    # before-parameter-build sees the call's own parameters (which record, which event);
+    # the kill comes before anything is sent.
+    events.register("before-parameter-build.dynamodb.UpdateItem", crash.before_ledger_write)
+    events.register("before-parameter-build.events.PutEvents", crash.before_put_events)
 
 
 class _ConsumerCrash:
-    """Botocore ``before-call`` hooks that kill the worker before the consumer's write."""
+    """Botocore hooks that kill the worker before the consumer's write is sent."""
 
     def __init__(self, plan: StreamChaos, record: ChaosLog) -> None:
         self._plan = plan
