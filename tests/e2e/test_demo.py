@@ -28,7 +28,8 @@ def test_demo_charges_each_request_once_and_accounts_for_all(tmp_path):
     # change reached the producer's subscription, nothing else did; the bank debits'
     # pending ended charged by Stripe's webhook
     outcomes = report.outcomes
-    assert outcomes is not None and outcomes.holds, outcomes.problems
+    assert outcomes is not None
+    assert outcomes.holds, outcomes.problems
     assert outcomes.ledger_mismatches == outcomes.unpublished == outcomes.phantom_events == 0
     assert outcomes.ledger_items >= accounted
     kinds = outcomes.events_by_kind
