@@ -48,6 +48,25 @@ def test_every_record_of_each_pass_is_counted(report: BenchReport):
         assert len(figures.batch_of_ten_jitter_ms) == len(figures.batch_of_ten_floor_ms) == 3
 
 
+def test_outcome_event_lag_is_measured_from_the_completed_write(report: BenchReport):
+    # The charge path's writes are unchanged by the outcome side (it reads the stream), and
+    # each fresh request's COMPLETED write is followed by its outcome event on the bus.
+    chargeq = report.handler("chargeq")
+    naive = report.handler("naive")
+    assert chargeq is not None and naive is not None
+    assert chargeq.dynamodb_writes_per_fresh <= 2
+    assert 10 <= len(chargeq.outcome_lag_ms) <= chargeq.fresh_records
+    # SentTimestamp is whole milliseconds, the write time microseconds: never earlier than
+    # the write by more than the rounding.
+    assert min(chargeq.outcome_lag_ms) > -1
+    assert 0 < chargeq.outcome_lag_p50_ms <= chargeq.outcome_lag_p99_ms
+    # the naive handler keeps no idempotency record: nothing to measure from
+    assert naive.outcome_lag_ms == []
+    assert "Outcome event lag" in report.render()
+    assert "Outcome event lag" in report.markdown()
+    assert "chargeq: p50" in report.markdown()
+
+
 def test_chargeq_answers_duplicates_from_the_table_without_stripe(report: BenchReport):
     chargeq = report.handler("chargeq")
     assert chargeq is not None

@@ -223,21 +223,11 @@ def test_a_stream_record_of_an_unexpected_shape_is_skipped_not_retried(ledger: L
 
 @pytest.fixture
 def outcome_queue(pipeline: Pipeline) -> tuple[EventBus, str]:
-    """The stack's bus in moto, with a rule sending every outcome event to a queue."""
-    events = boto3.client("events")
-    bus = pipeline.settings.event_bus_name
-    events.create_event_bus(Name=bus)
-    queue_url = pipeline.sqs.create_queue(QueueName="outcomes-test")["QueueUrl"]
-    arn = pipeline.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    events.put_rule(
-        Name="all-outcomes",
-        EventBusName=bus,
-        EventPattern=json.dumps({"source": ["chargeq"], "detail-type": [{"prefix": "charge."}]}),
-    )
-    events.put_targets(Rule="all-outcomes", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-    return EventBus(events, bus), queue_url
+    """The stack's bus in moto as the local runtime provisions it
+    (``chargeq_local.outcome_bus``): a rule sending every ``source: chargeq`` event to the
+    queue standing for a producer's subscription (and to the outcome log group)."""
+    bus = EventBus(boto3.client("events"), pipeline.resources.event_bus_name)
+    return bus, pipeline.resources.subscription_queue_url
 
 
 def received(sqs: Any, queue_url: str) -> list[dict[str, Any]]:

@@ -49,6 +49,7 @@ from chargeq_local.runner import (
 )
 from chargeq_local.workers import DEFAULT_HANDLER, Worker
 from chargeq_local.workload import Message, Workload
+from charges.claims import record_key
 from charges.rate_limits import WINDOW_SECONDS
 from stripe_emulator import EmulatorControl
 
@@ -65,6 +66,10 @@ BATCH_OF_TEN_ROUNDS = 3
 
 _STRIPE_ENDPOINTS = ("create", "retrieve", "list", "customer_retrieve")
 
+#: The states a charge's stored result announces (a later ``failed`` or ``charged`` after
+#: ``pending`` comes from a webhook, not from the record).
+FIRST_STATES = ("charged", "declined", "pending")
+
 
 @dataclass
 class Invocation:
@@ -78,6 +83,8 @@ class Invocation:
     requests: dict[str, int] = field(default_factory=dict)
     max_rss_kb: int = 0
     cpu_ms: float = 0.0
+    #: Idempotency record key -> when its COMPLETED write returned, epoch seconds.
+    completed_writes: dict[str, float] = field(default_factory=dict)
 
     def aws(self, prefix: str, operations: frozenset[str] | None = None) -> int:
         return sum(
@@ -195,6 +202,8 @@ def _measure(
         say(f"  {name}: {requests} fresh requests")
         before_fresh = _marks(probe_log, function_log, control)
         _pass(stack, run, fresh)
+        if stack.outcomes is not None:  # every outcome event of the pass on the bus
+            stack.outcomes.wait_drained(60.0 + requests * 0.05, progress=False)
         before_again = _marks(probe_log, function_log, control)
         say(f"  {name}: the same {requests} requests again")
         _pass(stack, run, fresh)
@@ -239,7 +248,34 @@ def _measure(
             _stripe_calls(before_again.ledger) - _stripe_calls(before_fresh.ledger), first
         ),
         stripe_rate_limited=_rate_limited(before_again.ledger) - _rate_limited(before_fresh.ledger),
+        outcome_lag_ms=_outcome_lags(stack, fresh, first),
     )
+
+
+def _outcome_lags(
+    stack: LocalStack, workload: Workload, invocations: list[Invocation]
+) -> list[float]:
+    """Per fresh request: from its idempotency record's COMPLETED write (the probe's
+    ``after-call`` time in the worker) to its first outcome event's arrival in the
+    subscription queue (``SentTimestamp``, ms), in milliseconds. Requests without either
+    (a handler that keeps no records) give no sample."""
+    if stack.outcomes is None:
+        return []
+    completed: dict[str, float] = {}
+    for invocation in invocations:
+        completed.update(invocation.completed_writes)
+    arrived: dict[str, int] = {}
+    for event in stack.outcomes.events():
+        if event.state in FIRST_STATES:
+            seen = arrived.get(event.request_id)
+            arrived[event.request_id] = min(seen, event.sent_ms) if seen else event.sent_ms
+    lags = []
+    for request_id in workload.outcomes:
+        written = completed.get(record_key(request_id))
+        sent = arrived.get(request_id)
+        if written is not None and sent is not None:
+            lags.append(sent - written * 1000)
+    return lags
 
 
 @dataclass(frozen=True)

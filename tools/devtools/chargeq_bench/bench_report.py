@@ -7,6 +7,7 @@ table as Markdown for docs/performance.md; ``--json`` prints everything measured
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
@@ -55,6 +56,17 @@ class HandlerFigures:
     #: 429 ``rate_limit`` answers over the fresh pass. The bench injects no 429 fault and
     #: nothing else uses the emulator, so every one is caused by the pipeline's own load.
     stripe_rate_limited: int = 0
+    #: Per fresh request, ms from its idempotency record's COMPLETED write to its outcome
+    #: event's arrival in the bus's subscription queue (``bench._outcome_lags``).
+    outcome_lag_ms: list[float] = field(default_factory=list)
+
+    @property
+    def outcome_lag_p50_ms(self) -> float:
+        return _percentile(self.outcome_lag_ms, 50)
+
+    @property
+    def outcome_lag_p99_ms(self) -> float:
+        return _percentile(self.outcome_lag_ms, 99)
 
     @property
     def billed_seconds_per_1000(self) -> float:
@@ -267,6 +279,15 @@ class BenchReport:
             )
         return targets
 
+    def outcome_lag_lines(self) -> list[str]:
+        """The outcome events' lag, per handler that keeps idempotency records."""
+        return [
+            f"{f.name}: p50 {f.outcome_lag_p50_ms:,.0f} ms, p99 {f.outcome_lag_p99_ms:,.0f} ms "
+            f"over {len(f.outcome_lag_ms)} requests"
+            for f in self.handlers
+            if f.outcome_lag_ms
+        ]
+
     def _ratio_names(self) -> list[str]:
         names = [f.name for f in self.handlers]
         return [name for name in names if name != SUBJECT] if SUBJECT in names else []
@@ -310,6 +331,9 @@ class BenchReport:
         lines += [
             f"  [{'met' if t.met else 'MISSED'}] {t.target}: {t.measured}" for t in self.targets()
         ]
+        if self.outcome_lag_lines():
+            lines += ["", f"{OUTCOME_LAG}:"]
+            lines += [f"  {line}" for line in self.outcome_lag_lines()]
         for figures in self.handlers:
             lines += ["", f"AWS cost per million charges, {figures.name}:"]
             lines += [
@@ -327,6 +351,9 @@ class BenchReport:
         lines += [
             _md_row([t.target, t.measured, "yes" if t.met else "**no**"]) for t in self.targets()
         ]
+        if self.outcome_lag_lines():
+            lines += ["", f"{OUTCOME_LAG}:", ""]
+            lines += [f"- {line}" for line in self.outcome_lag_lines()]
         names = [f.name for f in self.handlers]
         costs = {f.name: self.costs(f) for f in self.handlers}
         subject = SUBJECT if SUBJECT in costs else names[-1]
@@ -352,6 +379,24 @@ class BenchReport:
             f.name: [asdict(line) for line in self.costs(f)] for f in self.handlers
         }
         return json.dumps(document, indent=2)
+
+
+#: What the outcome lag measures, printed above its figures.
+OUTCOME_LAG = (
+    "Outcome event lag, from the idempotency record's COMPLETED write (the worker's "
+    "botocore after-call time) to the event's arrival in the bus's subscription queue "
+    "(SentTimestamp): the ledger writer's and publisher's stream polls (4 a second) and "
+    "their writes"
+)
+
+
+def _percentile(values: list[float], percent: float) -> float:
+    """Nearest-rank percentile; 0 when nothing was measured."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(percent / 100 * len(ordered)))
+    return ordered[rank - 1]
 
 
 def _median(values: list[float]) -> float:

@@ -6,8 +6,11 @@ every HTTP request boto3 sends (by service and operation) through botocore's pub
 ``request-created`` event, installed before the target is imported so even clients built at
 its import are counted, and appends one JSON line per invocation to ``CHARGEQ_BENCH_LOG``:
 when it started, how long it ran, the CPU time it used, how many records it got and failed,
-the AWS requests it made, and the process's peak resident memory so far. The handler's code
-is not changed.
+the AWS requests it made, the process's peak resident memory so far, and when each
+idempotency record's COMPLETED write returned (``completed_writes``: record key -> epoch
+seconds, taken by a botocore ``after-call`` hook on the successful ``UpdateItem`` that stores
+a result: the moment the record exists, to the microsecond, where the stream record's
+``ApproximateCreationDateTime`` is whole seconds). The handler's code is not changed.
 """
 
 from __future__ import annotations
@@ -26,7 +29,10 @@ TARGET_ENV = "CHARGEQ_BENCH_TARGET"
 LOG_ENV = "CHARGEQ_BENCH_LOG"
 
 _requests: Counter[str] = Counter()
+_completed: dict[str, float] = {}
 _lock = threading.Lock()
+#: Marks, in a call's request context, the write that completes an idempotency record.
+_COMPLETING = "chargeq_bench_completing"
 
 
 def _install_counter() -> None:
@@ -47,9 +53,30 @@ def _install_counter() -> None:
                 _requests[f"{service}.{operation_name}"] += 1
 
         client.meta.events.register("request-created", count)
+        if service == "dynamodb":
+            client.meta.events.register(
+                "before-parameter-build.dynamodb.UpdateItem", _mark_completing
+            )
+            client.meta.events.register("after-call.dynamodb.UpdateItem", _note_completed)
         return client
 
     botocore.session.Session.create_client = create_client
+
+
+def _mark_completing(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    """Remember the key of an ``UpdateItem`` that stores a COMPLETED record."""
+    if {"S": "COMPLETED"} in params.get("ExpressionAttributeValues", {}).values():
+        key = params.get("Key", {}).get("id", {}).get("S")  # charges.claims.RecordAttribute.KEY
+        if key:
+            context[_COMPLETING] = key
+
+
+def _note_completed(http_response: Any, context: dict[str, Any], **_: Any) -> None:
+    """The completing write returned 200: the record is written now."""
+    key = context.get(_COMPLETING)
+    if key and getattr(http_response, "status_code", 0) == 200:
+        with _lock:
+            _completed[key] = time.time()
 
 
 def _load_target() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -81,6 +108,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     target = _start()  # the first invocation imports the target: a warm-up, not measured
     with _lock:
         _requests.clear()
+        _completed.clear()
     started = time.time()
     clock = time.perf_counter()
     cpu = time.process_time()
@@ -93,6 +121,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         cpu_ms = (time.process_time() - cpu) * 1000
         with _lock:
             requests = dict(_requests)
+            completed = dict(_completed)
         line = {
             "pid": os.getpid(),
             "started": started,
@@ -104,6 +133,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "requests": requests,
             # Linux reports ru_maxrss in kilobytes.
             "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            "completed_writes": completed,
         }
         with open(os.environ[LOG_ENV], "a") as log:
             log.write(json.dumps(line) + "\n")

@@ -4,6 +4,8 @@ The invariants, from the product's promise: no request is charged twice, and eve
 request ends in exactly one known state (charged, declined, pending, or in the DLQ with a
 reason). A ``pending`` request (a bank debit in ``processing``) must have exactly one
 PaymentIntent at Stripe: a second one would debit the account twice once both settle.
+The outcome side (``outcome_check``): the ledger's final state equals Stripe's for every
+request, every state change was published at least once, nothing else was.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from chargeq_local.outcome_check import OutcomeCheck
 from chargeq_local.workload import Workload
 
 
@@ -44,6 +47,8 @@ class RunReport:
     rate_limited: dict[str, int] = field(default_factory=dict)  # Stripe's 429s, by limit
     #: Requests the emulator answered, by kind (``stripe_emulator.ledger.REQUEST_COUNTERS``).
     stripe_requests: dict[str, int] = field(default_factory=dict)
+    #: The ledger and outcome events, checked against Stripe and the DLQ (None: not read).
+    outcomes: OutcomeCheck | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -53,7 +58,31 @@ class RunReport:
             and self.lost == 0
             and self.wrong_outcome == 0
             and self.gave_up <= self.gave_up_limit
+            and (self.outcomes is None or self.outcomes.holds)
         )
+
+    def outcome_rows(self) -> list[tuple[str, Any]]:
+        """The outcome side's rows: events by kind, settlements, the three checks."""
+        outcomes = self.outcomes
+        if outcomes is None:
+            return []
+        rows: list[tuple[str, Any]] = [
+            (f"outcome events: {kind}", count)
+            for kind, count in sorted(outcomes.events_by_kind.items())
+        ]
+        rows.append(("outcome events delivered again (deduplicated)", outcomes.duplicate_events))
+        rows += [
+            (f"settled by webhook: {change}", count)
+            for change, count in sorted(outcomes.settled.items())
+        ]
+        rows += [
+            ("ledger items", outcomes.ledger_items),
+            ("ledger disagrees with Stripe (must be 0)", outcomes.ledger_mismatches),
+            ("state changes never published (must be 0)", outcomes.unpublished),
+            ("events the ledger never recorded (must be 0)", outcomes.phantom_events),
+            ("waited for streams and webhooks", f"{outcomes.drain_seconds:.1f} s"),
+        ]
+        return rows
 
     @property
     def throughput(self) -> float:
@@ -89,6 +118,7 @@ class RunReport:
         rows += [
             (f"Stripe 429: {limit}", count) for limit, count in sorted(self.rate_limited.items())
         ]
+        rows += self.outcome_rows()
         rows += [
             ("wall time", f"{self.wall_seconds:.1f} s"),
             ("throughput", f"{self.throughput:.1f} messages/s"),
@@ -96,6 +126,8 @@ class RunReport:
         width = max(len(label) for label, _ in rows)
         lines = [f"  {label:<{width}}  {value}" for label, value in rows]
         verdict = "OK: every request charged at most once and accounted for"
+        if self.outcomes is not None:
+            verdict += "; the ledger agrees with Stripe and every change was published"
         if not self.invariants_hold:
             verdict = "FAILED: " + "; ".join(self.problems[:10])
         return "\n".join([*lines, "", verdict])
@@ -110,6 +142,7 @@ def check(
     payment_intents: int,
     wall_seconds: float,
     created_by_request: dict[str, int] | None = None,
+    outcomes: OutcomeCheck | None = None,
 ) -> RunReport:
     """Compare the final state with what the workload must have produced.
 
@@ -119,6 +152,7 @@ def check(
     ``created_by_request`` of every PaymentIntent made for the request (a ``pending``
     request must have exactly one).
     A good request whose retries ran out is in the DLQ with a reason: known, not lost.
+    ``outcomes`` is the ledger and events' check (``outcome_check``); its problems join.
     """
     problems: list[str] = []
     lost = wrong = gave_up = 0
@@ -175,6 +209,8 @@ def check(
     doubles = [rid for rid, count in succeeded_by_request.items() if count > 1]
     problems += [f"{rid} charged {succeeded_by_request[rid]} times" for rid in doubles]
     doubles += [rid for rid in pending_doubles if rid not in doubles]
+    if outcomes is not None:
+        problems += outcomes.problems
     return RunReport(
         requests=workload.requests,
         messages=len(workload.messages),
@@ -189,5 +225,6 @@ def check(
         gave_up_limit=gave_up_limit,
         dead_letters=dict(found),
         wall_seconds=wall_seconds,
+        outcomes=outcomes,
         problems=problems,
     )

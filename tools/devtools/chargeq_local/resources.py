@@ -14,6 +14,7 @@ import boto3
 
 from chargeq.deployment import queue_arn
 from chargeq.settings import PipelineSettings
+from chargeq_local.outcome_bus import provision_bus
 from charges.claims import RecordAttribute
 from charges.config import FunctionConfig
 from ledger.store import CUSTOMER_INDEX, PENDING_INDEX, LedgerAttribute
@@ -33,6 +34,12 @@ class Resources:
     #: The idempotency table's and the ledger's streams (the stack's event sources).
     table_stream_arn: str
     ledger_stream_arn: str
+    #: The outcome bus, the queue standing for a producer's subscription to it, the log
+    #: group its rule also delivers to, and the webhook endpoint's signing secret's name.
+    event_bus_name: str
+    subscription_queue_url: str
+    outcome_log_group_name: str
+    webhook_secret_name: str
 
     def function_config(self, settings: PipelineSettings, stripe_api_base: str) -> FunctionConfig:
         """The charge function's settings for these resources and this Stripe."""
@@ -50,8 +57,13 @@ def provision(
     settings: PipelineSettings,
     stripe_api_key: str,
     endpoint_url: str | None = None,
+    webhook_secret: str | None = None,
 ) -> Resources:
-    """Create (or find) every resource the function needs; safe to call twice."""
+    """Create (or find) every resource the functions need; safe to call twice.
+
+    ``webhook_secret`` (``whsec_...``) is stored under ``settings.webhook_secret_name`` for
+    the webhook endpoint, when given.
+    """
     sqs = session.client("sqs", endpoint_url=endpoint_url)
     dlq_url = sqs.create_queue(
         QueueName=settings.dlq_name,
@@ -76,6 +88,19 @@ def provision(
         settings.secret_name,
         stripe_api_key,
     )
+    if webhook_secret is not None:
+        _put_secret(
+            session.client("secretsmanager", endpoint_url=endpoint_url),
+            settings.webhook_secret_name,
+            webhook_secret,
+        )
+    subscription_queue_url = provision_bus(
+        session.client("events", endpoint_url=endpoint_url),
+        sqs,
+        session.client("logs", endpoint_url=endpoint_url),
+        settings,
+        session.region_name or "us-east-1",
+    )
     return Resources(
         queue_url=queue_url,
         queue_arn=queue_arn(sqs, queue_url),
@@ -86,6 +111,10 @@ def provision(
         ledger_table_name=settings.ledger_table_name,
         table_stream_arn=_stream_arn(dynamodb, settings.table_name),
         ledger_stream_arn=_stream_arn(dynamodb, settings.ledger_table_name),
+        event_bus_name=settings.event_bus_name,
+        subscription_queue_url=subscription_queue_url,
+        outcome_log_group_name=settings.outcome_log_group_name,
+        webhook_secret_name=settings.webhook_secret_name,
     )
 
 

@@ -1,10 +1,13 @@
 """Run a workload through the local pipeline and check what became of every request.
 
-moto's server stands in for SQS, DynamoDB and Secrets Manager, the project's emulator for
-Stripe; the queue, DLQ and table come from the same ``PipelineSettings`` as the CDK stack.
-Pollers hand batches to the real handler in worker processes, requests go through the
-producer client, and the final state is read back from the table, the DLQ and Stripe.
-The demo, the fault soak and the benchmark are all runs of this.
+moto's server stands in for SQS, DynamoDB (and its streams), Secrets Manager, EventBridge
+and CloudWatch Logs, the project's emulator for Stripe; the queue, DLQ, tables and bus come
+from the same ``PipelineSettings`` as the CDK stack. Pollers hand batches to the real
+handler in worker processes, requests go through the producer client; the stream consumers
+write the ledger and publish outcome events, the emulator sends its signed webhooks to the
+webhook function on 127.0.0.1 (``outcomes``); the final state is read back from the table,
+the ledger, the DLQ, the subscription queue and Stripe. The demo, the fault soak and the
+benchmark are all runs of this.
 """
 
 from __future__ import annotations
@@ -25,18 +28,26 @@ import boto3
 from chargeq.deployment import load_settings
 from chargeq.dlq import peek
 from chargeq.producer import ChargeProducer
-from chargeq.settings import PipelineSettings
+from chargeq.settings import METRICS_NAMESPACE, PipelineSettings
 from chargeq.status import read_status
 from chargeq_local.event_source import BatchReport, EventSource
+from chargeq_local.outcome_check import check_outcomes
+from chargeq_local.outcomes import OutcomePipeline
 from chargeq_local.poller import Poller
 from chargeq_local.report import RunReport, check
 from chargeq_local.resources import Resources, provision
-from chargeq_local.servers import EmulatorServer, MotoServer
+from chargeq_local.servers import EmulatorServer, MotoServer, WebhookEndpointServer
+from chargeq_local.stream_consumers import consumer_environment, start_consumers
+from chargeq_local.streams import streams_client
 from chargeq_local.strict_sqs import PLUGIN_ENVIRONMENT, install
+from chargeq_local.subscription import OutcomeSubscriber
 from chargeq_local.workers import DEFAULT_HANDLER, Worker
 from chargeq_local.workload import Workload
 from charges.contract import ChargeLimits
+from ledger.store import plain
 from stripe_emulator import EmulatorControl
+from stripe_emulator.signing import new_secret
+from webhooks.handler import LEDGER_TABLE_ENV, SECRET_NAME_ENV, TOLERANCE_ENV
 
 STRIPE_API_KEY = "sk_test_local_demo"
 
@@ -64,6 +75,8 @@ class LocalStack:
     resources: Resources
     session: boto3.Session
     logs: Path
+    #: The stream consumers, the subscriber and the webhook endpoint (``outcomes``).
+    outcomes: OutcomePipeline | None = None
 
     def client(self, service: str) -> Any:
         """A client of moto's server; SQS clients are strict (``strict_sqs``)."""
@@ -111,33 +124,88 @@ def local_stack(
     seed: int = 0,
     function_timeout_seconds: int = LOCAL_FUNCTION_TIMEOUT_SECONDS,
     stripe_rate_limits: str = "sandbox",
+    stream_faults: WorkerFaults | None = None,
 ) -> Iterator[LocalStack]:
-    """Start moto and the Stripe emulator and create the pipeline's resources.
+    """Start moto, the webhook endpoint and the Stripe emulator sending its webhooks there,
+    create the pipeline's resources, and run the stream consumers and the subscriber.
 
     ``function_timeout_seconds`` is short by default so retries come back quickly; the
     benchmark raises it so slow (realistic) Stripe calls are not cut off.
     ``stripe_rate_limits`` are Stripe's limits the emulator enforces: ``sandbox`` (25
     requests/s, what a test-mode key gets), ``live`` (100/s) or ``off``.
+    ``stream_faults`` are installed in the stream consumers' workers (the soak's).
+
+    The webhook endpoint starts before the emulator so the emulator is told its URL and
+    signing secret at start (``--webhook-url``): they survive the emulator's ``reset``.
+    Its deliveries run on their own thread, outside the lock a clock jump takes, and are
+    signed with the emulator's clock, which only moves forward: a jump makes signatures
+    newer, never stale (the SDK refuses only ``t`` older than its tolerance).
     """
     settings = local_settings(settings, function_timeout_seconds)
-    with (
-        MotoServer(logs / "moto.log") as moto,
-        EmulatorServer(
-            logs / "stripe-emulator.log",
-            api_key=STRIPE_API_KEY,
-            latency_ms=stripe_latency_ms,
-            jitter_ms=stripe_jitter_ms,
-            seed=seed,
-            rate_limits=stripe_rate_limits,
-        ) as stripe,
-    ):
-        session = boto3.Session(
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
-            region_name="us-east-1",
-        )
-        resources = provision(session, settings, STRIPE_API_KEY, endpoint_url=moto.url)
-        yield LocalStack(settings, moto.url, stripe.url, resources, session, logs)
+    webhook_secret = new_secret()
+    with MotoServer(logs / "moto.log") as moto:
+        aws = LOCAL_AWS_ENVIRONMENT | {"AWS_ENDPOINT_URL": moto.url} | _powertools(settings)
+        webhook_environment = aws | {
+            LEDGER_TABLE_ENV: settings.ledger_table_name,
+            SECRET_NAME_ENV: settings.webhook_secret_name,
+            TOLERANCE_ENV: str(settings.webhook_tolerance_seconds),
+        }
+        with (
+            WebhookEndpointServer(logs / "webhook-endpoint.log", webhook_environment) as hook,
+            EmulatorServer(
+                logs / "stripe-emulator.log",
+                api_key=STRIPE_API_KEY,
+                latency_ms=stripe_latency_ms,
+                jitter_ms=stripe_jitter_ms,
+                seed=seed,
+                rate_limits=stripe_rate_limits,
+                webhook_url=hook.url,
+                webhook_secret=webhook_secret,
+            ) as stripe,
+        ):
+            session = boto3.Session(
+                aws_access_key_id="local",
+                aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
+                region_name="us-east-1",
+            )
+            resources = provision(
+                session,
+                settings,
+                STRIPE_API_KEY,
+                endpoint_url=moto.url,
+                webhook_secret=webhook_secret,
+            )
+            stack = LocalStack(settings, moto.url, stripe.url, resources, session, logs)
+            consumers = start_consumers(
+                streams_client(session, moto.url),
+                resources.table_stream_arn,
+                resources.ledger_stream_arn,
+                consumer_environment(
+                    aws
+                    | (stream_faults.to_environment(logs / "chaos.log") if stream_faults else {}),
+                    resources.ledger_table_name,
+                    resources.event_bus_name,
+                ),
+                logs,
+            )
+            subscriber = OutcomeSubscriber(stack.client("sqs"), resources.subscription_queue_url)
+            subscriber.start()
+            stack.outcomes = OutcomePipeline(
+                consumers, subscriber, hook.url, EmulatorControl(stripe.url)
+            )
+            try:
+                yield stack
+            finally:
+                stack.outcomes.stop()
+
+
+def _powertools(settings: PipelineSettings) -> dict[str, str]:
+    """The outcome functions' Powertools variables, as the stack sets them."""
+    return {
+        "POWERTOOLS_SERVICE_NAME": settings.resource_prefix,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
 
 
 class Progress:
@@ -354,11 +422,27 @@ def run_workload(stack: LocalStack, workload: Workload, options: RunOptions) -> 
     with PipelineRun(stack, options) as run:
         run.send(workload)
         run.wait_until_quiet()
-    return run.finish(collect(stack, workload, time.monotonic() - run.started))
+    wall_seconds = time.monotonic() - run.started
+    return run.finish(collect(stack, workload, wall_seconds, progress=options.progress))
 
 
-def collect(stack: LocalStack, workload: Workload, wall_seconds: float) -> RunReport:
-    """Read the final state from the table, the DLQ and the emulator, and check it."""
+def collect(
+    stack: LocalStack,
+    workload: Workload,
+    wall_seconds: float,
+    *,
+    progress: bool = False,
+    drain_timeout: float | None = None,
+) -> RunReport:
+    """Wait for the streams and webhooks to drain (bounded: ``drain_timeout``, by default
+    a minute and a fiftieth of a second per request), read the final state from the table,
+    the ledger, the DLQ, the subscription queue and the emulator, and check it."""
+    outcomes = stack.outcomes
+    if outcomes is not None:
+        outcomes.wait_drained(
+            drain_timeout if drain_timeout is not None else max(60.0, workload.requests * 0.02),
+            progress,
+        )
     dynamodb = stack.client("dynamodb")
     records = {
         request_id: read_status(dynamodb, stack.resources.table_name, request_id).as_dict()
@@ -375,6 +459,17 @@ def collect(stack: LocalStack, workload: Workload, wall_seconds: float) -> RunRe
         request_id: int(entry.get("created", 0))
         for request_id, entry in ledger["by_request_id"].items()
     }
+    checked = None
+    if outcomes is not None:
+        checked = check_outcomes(
+            request_ids=set(workload.outcomes) | {rid for _, rid in dead_letters if rid},
+            ledger_items=scan_ledger(dynamodb, stack.resources.ledger_table_name),
+            payment_intents=EmulatorControl(stack.stripe_url).payment_intents(),
+            dead_letters=dead_letters,
+            events=outcomes.events(),
+            drained=outcomes.drained,
+            drain_seconds=outcomes.drain_seconds,
+        )
     report = check(
         workload,
         records=records,
@@ -383,6 +478,7 @@ def collect(stack: LocalStack, workload: Workload, wall_seconds: float) -> RunRe
         payment_intents=int(ledger["payment_intents"]),
         wall_seconds=wall_seconds,
         created_by_request=created,
+        outcomes=checked,
     )
     report.stripe_requests = {
         name: int(count) for name, count in ledger.get("requests", {}).items() if count
@@ -392,6 +488,14 @@ def collect(stack: LocalStack, workload: Workload, wall_seconds: float) -> RunRe
         limit: int(count) for limit, count in ledger.get("rate_limits", {}).items()
     }
     return report
+
+
+def scan_ledger(dynamodb: Any, table_name: str) -> list[dict[str, Any]]:
+    """Every ledger item, as plain values (a consistent scan, page by page)."""
+    items: list[dict[str, Any]] = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table_name, ConsistentRead=True):
+        items += [plain(item) for item in page.get("Items", [])]
+    return items
 
 
 def _request_id(body: str) -> str | None:

@@ -1,8 +1,10 @@
 """``chargeq local``: the pipeline on this machine, running until interrupted.
 
-moto's server (SQS, DynamoDB, Secrets Manager), the Stripe emulator with a ready-to-charge
-customer, the queue, DLQ and table from the project's settings, and the charge function in
-worker processes behind Lambda's event source. It prints where everything is, writes the
+moto's server (SQS, DynamoDB and its streams, Secrets Manager, EventBridge, CloudWatch
+Logs), the Stripe emulator with a ready-to-charge customer, the queue, DLQ, tables and
+outcome bus from the project's settings, the charge function in worker processes behind
+Lambda's event source, the stream consumers, and the webhook endpoint the emulator sends
+Stripe's signed events to. It prints where everything is, writes the
 state file ``--local`` reads (``chargeq.local_state``), and on SIGINT or SIGTERM stops the
 pollers, then the workers, then the servers, and removes the state file.
 """
@@ -112,6 +114,15 @@ def describe(stack: LocalStack, state: LocalStackState, path: Path) -> str:
         ("DLQ", state.dlq_url),
         ("idempotency table", state.table_name),
         ("charge function", f"{stack.settings.max_concurrency} worker processes"),
+        ("charges ledger", stack.resources.ledger_table_name),
+        ("outcome bus", f"{stack.resources.event_bus_name}  (rule: source chargeq)"),
+        ("outcome log group", stack.resources.outcome_log_group_name),
+        ("stream consumers", "ledger writer, outcome publisher (worker processes)"),
+        (
+            "Stripe webhooks",
+            f"{stack.outcomes.webhook_url if stack.outcomes else '-'}  (the emulator sends "
+            "signed events here)",
+        ),
         ("customer", f"{state.customer}  (payment method {state.payment_method})"),
         ("logs", state.logs),
         ("state for --local", str(path)),

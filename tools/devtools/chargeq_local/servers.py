@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
@@ -57,7 +58,12 @@ class _ChildServer(AbstractContextManager["_ChildServer"]):
         self._log: IO[bytes] | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
-    def _spawn(self, command: list[str], stdout: int | IO[bytes]) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self,
+        command: list[str],
+        stdout: int | IO[bytes],
+        env: Mapping[str, str] | None = None,
+    ) -> subprocess.Popen[bytes]:
         self._log = self._log_path.open("ab")
         # Its own process group: Ctrl-C in the terminal reaches the parent only, which
         # stops the servers after the workers that still talk to them.
@@ -70,8 +76,25 @@ class _ChildServer(AbstractContextManager["_ChildServer"]):
             stderr=self._log,
             process_group=0,
             preexec_fn=lambda: _stop_with_parent(parent),
+            env=env,
         )
         return self._process
+
+    def _read_url(
+        self, command: list[str], what: str, timeout: float, env: Mapping[str, str] | None = None
+    ) -> str:
+        """Start ``command`` and read the ``{"url": ...}`` line it prints once listening."""
+        process = self._spawn(command, subprocess.PIPE, env)
+        assert process.stdout is not None
+        deadline = time.monotonic() + timeout
+        line = b""
+        while time.monotonic() < deadline and not line:
+            if process.poll() is not None:
+                raise self._fail(f"{what} exited")
+            line = process.stdout.readline()
+        if not line:
+            raise self._fail(f"{what} did not start within {timeout:.0f}s")
+        return str(json.loads(line)["url"])
 
     def _fail(self, what: str) -> ServerFailed:
         self.stop()
@@ -100,7 +123,8 @@ class _ChildServer(AbstractContextManager["_ChildServer"]):
 
 
 class MotoServer(_ChildServer):
-    """moto's HTTP server: SQS, DynamoDB and Secrets Manager for the local pipeline."""
+    """moto's HTTP server: SQS, DynamoDB (and its streams), Secrets Manager, EventBridge and
+    CloudWatch Logs for the local pipeline."""
 
     def start(self, timeout: float = 30.0) -> MotoServer:
         port = free_port()
@@ -135,6 +159,8 @@ class EmulatorServer(_ChildServer):
         jitter_ms: float = 0,
         seed: int = 0,
         rate_limits: str = "sandbox",
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
     ) -> None:
         super().__init__(log_path)
         self._args = [
@@ -149,21 +175,35 @@ class EmulatorServer(_ChildServer):
             "--rate-limits",
             rate_limits,
         ]
+        if webhook_url:
+            # Signed with this secret (the command line of a local child, never logged).
+            self._args += ["--webhook-url", webhook_url]
+            if webhook_secret:
+                self._args += ["--webhook-secret", webhook_secret]
 
     def start(self, timeout: float = 30.0) -> EmulatorServer:
         command = [sys.executable, "-m", "stripe_emulator", "--port", "0", *self._args]
-        process = self._spawn(command, subprocess.PIPE)
-        assert process.stdout is not None
-        deadline = time.monotonic() + timeout
-        line = b""
-        while time.monotonic() < deadline and not line:
-            if process.poll() is not None:
-                raise self._fail("Stripe emulator exited")
-            line = process.stdout.readline()
-        if not line:
-            raise self._fail(f"Stripe emulator did not start within {timeout:.0f}s")
-        self.url = json.loads(line)["url"]
+        self.url = self._read_url(command, "Stripe emulator", timeout)
         return self
 
     def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+
+class WebhookEndpointServer(_ChildServer):
+    """The webhook function behind a function URL (``chargeq_local.webhook_endpoint``),
+    started with the function's ``environment``."""
+
+    def __init__(self, log_path: Path, environment: dict[str, str]) -> None:
+        super().__init__(log_path)
+        self._environment = environment
+
+    def start(self, timeout: float = 30.0) -> WebhookEndpointServer:
+        command = [sys.executable, "-m", "chargeq_local.webhook_endpoint"]
+        self.url = self._read_url(
+            command, "webhook endpoint", timeout, env=os.environ | self._environment
+        )
+        return self
+
+    def __enter__(self) -> WebhookEndpointServer:
         return self.start()

@@ -41,6 +41,17 @@ class StreamReader:
         self._iterators: dict[str, str | None] = {}
         self._held: list[dict[str, Any]] = []  # handed out, reported failed: retried first
 
+    @property
+    def holding(self) -> bool:
+        """True while records reported failed wait to be handed out again."""
+        return bool(self._held)
+
+    def replay(self) -> None:
+        """Read every shard again from ``TRIM_HORIZON`` (the oldest record kept): what a
+        consumer does when its event source mapping is recreated or its position lost."""
+        self._iterators.clear()
+        self._held = []
+
     def poll(self) -> list[dict[str, Any]]:
         """The next records of every shard (held failures first), Lambda-shaped."""
         if self._held:
@@ -81,7 +92,7 @@ class StreamReader:
             return 0
         try:
             response = handler({"Records": records})
-        except Exception:
+        except BaseException:  # the invocation failed or its container died: all again
             self._held = records
             raise
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}

@@ -224,3 +224,90 @@ class _DynamoDBThrottling:
         if self._MARK not in context:
             return None
         return error_response(DYNAMODB_THROTTLING, "injected by chargeq chaos")
+
+
+CRASH_BEFORE_LEDGER_WRITE = "crash_before_ledger_write"
+CRASH_BEFORE_PUT_EVENTS = "crash_before_put_events"
+STREAM_CHAOS_ENV = "CHARGEQ_STREAM_CHAOS"
+
+
+@dataclass(frozen=True)
+class StreamChaos:
+    """Crashes of the stream consumers between their read and their write, per record.
+
+    The consumer's worker has read its batch (``GetRecords`` through the event source) and
+    dies (SIGKILL) just before the ledger writer's ``UpdateItem`` or the publisher's
+    ``PutEvents`` is sent: the invocation fails, so the event source hands the same records out
+    again (docs.aws.amazon.com/lambda/latest/dg/with-ddb.html, "Error handling": a failed
+    batch is retried until it succeeds or its records expire). Whether it fires is a
+    function of the seed, the fault, the record (request ID or event ID) and how often the
+    fault already hit it (the shared log), so a record is not crashed on forever.
+    """
+
+    seed: int = 0
+    crash_before_ledger_write: float = 0.0
+    crash_before_put_events: float = 0.0
+
+    def to_environment(self, log_path: Path) -> dict[str, str]:
+        """The consumers' variables: this plan, its log, and the hook that installs it."""
+        return {
+            STREAM_CHAOS_ENV: json.dumps(asdict(self)),
+            CHAOS_LOG_ENV: str(log_path),
+            WORKER_SETUP_ENV: f"{__name__}:install_stream_chaos_from_environment",
+        }
+
+    def fires(self, fault: str, *identity: object) -> bool:
+        chance: float = getattr(self, fault)
+        return chance > 0 and _roll(self.seed, fault, *identity) < chance
+
+
+def _roll(*parts: object) -> float:
+    text = ":".join(str(part) for part in parts)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2**64
+
+
+def install_stream_chaos_from_environment() -> None:
+    """Install the crash hooks in a stream consumer's worker, if it has a plan.
+
+    The consumers build their clients from boto3's default session (``boto3.client``), so
+    the hooks go on that session's botocore events, before the handler is imported.
+    """
+    raw = os.environ.get(STREAM_CHAOS_ENV)
+    if not raw:
+        return
+    import boto3
+
+    plan = StreamChaos(**json.loads(raw))
+    record = ChaosLog(os.environ[CHAOS_LOG_ENV])
+    boto3.setup_default_session()
+    events = boto3.DEFAULT_SESSION.events
+    crash = _ConsumerCrash(plan, record)
+    # before-parameter-build sees the call's own parameters (which record, which event);
+    # the kill comes before anything is sent.
+    events.register("before-parameter-build.dynamodb.UpdateItem", crash.before_ledger_write)
+    events.register("before-parameter-build.events.PutEvents", crash.before_put_events)
+
+
+class _ConsumerCrash:
+    """Botocore hooks that kill the worker before the consumer's write is sent."""
+
+    def __init__(self, plan: StreamChaos, record: ChaosLog) -> None:
+        self._plan = plan
+        self._record = record
+
+    def before_ledger_write(self, params: dict[str, Any], **_: Any) -> None:
+        key = params.get("Key", {}).get("request_id", {}).get("S")
+        if key:
+            self._maybe_crash(CRASH_BEFORE_LEDGER_WRITE, key)
+
+    def before_put_events(self, params: dict[str, Any], **_: Any) -> None:
+        for entry in params.get("Entries", []):
+            event_id = json.loads(entry.get("Detail") or "{}").get("event_id")
+            if event_id:
+                self._maybe_crash(CRASH_BEFORE_PUT_EVENTS, event_id)
+
+    def _maybe_crash(self, fault: str, identity: str) -> None:
+        hits = self._record.times(fault, identity)
+        if self._plan.fires(fault, identity, hits):
+            self._record(fault, request_id=identity)
+            os.kill(os.getpid(), signal.SIGKILL)

@@ -12,6 +12,14 @@ Stripe's clock jumps 25 hours (its idempotency keys are pruned, the bank debits 
 the DLQ is redriven with SQS's move task (``StartMessageMoveTask``: new message IDs, receive
 counts from zero). The invariants are checked at the end.
 
+The outcome side has its own faults: Stripe's webhooks delivered twice and held back so
+later ones overtake them (emulator rules ``webhook_duplicate``, ``webhook_delay``), forged
+webhooks (no, a wrong, a stale signature, a tampered body: each must get a 400 and write
+nothing), the stream consumers killed between their read and their write (``StreamChaos``),
+and both streams replayed from ``TRIM_HORIZON`` after the clock jump. Their invariants: the
+ledger agrees with Stripe for every request, every state change is published at least
+once, nothing is published that did not happen (``chargeq_local.outcome_check``).
+
 The same soak can run the naive "before" handler for contrast, on a smaller share of the
 requests by default (``NAIVE_REQUESTS``): it exists only to show double charges, and Stripe's
 sandbox rate limit (25 requests/s) makes every request cost the same 40 ms of Stripe's time
@@ -42,7 +50,8 @@ from chargeq_local.runner import (
     local_stack,
 )
 from chargeq_local.workload import Message, Workload, build_workload
-from chargeq_soak.faults import ChaosPlan, injected_faults
+from chargeq_soak.faults import ChaosPlan, StreamChaos, injected_faults
+from chargeq_soak.forgery import send_forgeries
 from stripe_emulator import EmulatorControl
 
 NAIVE_HANDLER = "chargeq_bench.baselines.naive:lambda_handler"
@@ -58,7 +67,15 @@ STRIPE_FAULTS: list[dict[str, Any]] = [
     {"kind": "latency", "ms": 200, "jitter_ms": 150, "probability": 0.05},
     # Longer than the local function timeout: the Lambda times out mid-call.
     {"kind": "hang", "seconds": 3, "probability": 0.002},
+    # Stripe's webhooks: at least once, in no set order (docs.stripe.com/webhooks).
+    {"kind": "webhook_duplicate", "probability": 0.05},
+    {"kind": "webhook_delay", "seconds": 2, "probability": 0.05},
 ]
+
+#: Stream consumers killed between their read and their write, per record (``StreamChaos``):
+#: a half per cent, or two records' worth in a short soak. Each crash costs the consumer a
+#: cold start, so the streams lag while traffic flows and catch up before the check.
+CONSUMER_CRASH_RATE = 0.005
 
 #: Messages waiting in the queue at most while the workload is sent (``RunOptions``):
 #: about ten seconds of work for the pipeline, so it never idles, while moto's SQS, whose
@@ -94,6 +111,12 @@ class SoakReport:
     phases: dict[str, float] = field(default_factory=dict)
     #: Requests moto's server answered (SQS, DynamoDB, Secrets Manager), from its log.
     moto_requests: int = 0
+    #: Forged webhooks the endpoint did not refuse with a 400 (must be 0).
+    forged_accepted: int = 0
+
+    @property
+    def invariants_hold(self) -> bool:
+        return self.run.invariants_hold and self.forged_accepted == 0
 
     def rows(self) -> list[tuple[str, Any]]:
         run = self.run
@@ -112,6 +135,10 @@ class SoakReport:
             ("wrong outcome (must be 0)", unknowable or run.wrong_outcome),
             ("redriven from the DLQ", self.redriven),
         ]
+        for label, value in run.outcome_rows():
+            # The naive handler keeps no records, so the ledger cannot agree with Stripe.
+            rows.append((label, unknowable if "must be 0" in label and unknowable else value))
+        rows.append(("forged webhooks not refused (must be 0)", self.forged_accepted))
         rows += [(f"DLQ: {reason}", n) for reason, n in sorted(run.dead_letters.items())]
         rows += [(f"fault: {kind}", n) for kind, n in sorted(self.faults.items())]
         rows += [(f"Stripe requests: {kind}", n) for kind, n in sorted(run.stripe_requests.items())]
@@ -198,7 +225,17 @@ def run_soak(
         log_dir = run_logs.path
         say(f"[{name}] logs in {log_dir} (kept if an invariant breaks)")
         # A sandbox's rate limits, on top of the injected 429s below.
-        with local_stack(log_dir, seed=seed, stripe_rate_limits="sandbox") as stack:
+        stream_chaos = StreamChaos(
+            seed=seed,
+            crash_before_ledger_write=max(CONSUMER_CRASH_RATE, 2 / requests),
+            crash_before_put_events=max(CONSUMER_CRASH_RATE, 2 / requests),
+        )
+        with local_stack(
+            log_dir,
+            seed=seed,
+            stripe_rate_limits="sandbox",
+            stream_faults=None if naive else stream_chaos,
+        ) as stack:
             # Customers and cards through the Stripe API, before any fault is armed.
             workload = build_workload(requests, seed, create_pool(stack.stripe_url, STRIPE_API_KEY))
             options = _options(workload, seed=seed, naive=naive, progress=progress)
@@ -213,6 +250,7 @@ def run_soak(
             )
             with PipelineRun(stack, options) as run:
                 run.send(workload)
+                forged, forged_accepted = _forge(stack, requests, seed)
                 run.wait_until_quiet()
             phases[PHASE_TRAFFIC] = time.monotonic() - started
             # A day later, as far as Stripe is concerned: its keys are pruned and the bank
@@ -224,6 +262,9 @@ def run_soak(
                 "are pruned, bank debits settle); the DLQ is redriven by a move task"
             )
             redriven = _redrive(stack)
+            # Both stream consumers lose their place and read their streams from the start.
+            assert stack.outcomes is not None
+            stack.outcomes.replay_streams()
             phases[PHASE_REDRIVE] = time.monotonic() - mark
             mark = time.monotonic()
             calm = RunOptions(seed=seed + 1, progress=progress, handler=options.handler)
@@ -241,17 +282,33 @@ def run_soak(
                 second.wait_until_quiet()
             phases[PHASE_REDRIVEN] = time.monotonic() - mark
             mark = time.monotonic()
-            report = collect(stack, workload, time.monotonic() - started)
+            report = collect(stack, workload, time.monotonic() - started, progress=progress)
             phases[PHASE_CHECK] = time.monotonic() - mark
             run.finish(report)
             faults = Counter(control.ledger().get("faults", {}))
             faults.update(injected_faults(log_dir / "chaos.log"))
             faults["twin delivery"] += report.twin_deliveries
             faults["SQS redelivery"] += report.redelivered
+            faults.update(forged)
+            faults["stream_replay"] += len(stack.outcomes.consumers)
         moto_requests = _count_requests(log_dir / "moto.log")
-        if not naive and not report.invariants_hold:
+        soak = SoakReport(name, report, faults, redriven, phases, moto_requests, forged_accepted)
+        if not naive and not soak.invariants_hold:
             run_logs.keep()
-        return SoakReport(name, report, faults, redriven, phases, moto_requests)
+        return soak
+
+
+def _forge(stack: LocalStack, requests: int, seed: int) -> tuple[Counter[str], int]:
+    """Send forged webhooks to the stack's endpoint (a fiftieth of the requests, at least
+    eight: two of each kind) while traffic flows; returns (sent by kind, not refused)."""
+    assert stack.outcomes is not None
+    secret = stack.client("secretsmanager").get_secret_value(
+        SecretId=stack.resources.webhook_secret_name
+    )["SecretString"]
+    sent, accepted = send_forgeries(
+        stack.outcomes.webhook_url, secret, max(8, requests // 50), f"forged-{seed}"
+    )
+    return Counter(sent), accepted
 
 
 def _count_requests(moto_log: Path) -> int:
@@ -307,9 +364,15 @@ def verdict(report: SoakReport) -> str:
                 "idempotency prevents"
             )
         return "naive: no double charge this time (lost and wrong outcomes cannot be read)"
-    if run.invariants_hold:
-        return "chargeq: OK - every request charged at most once and accounted for"
-    return "chargeq: FAILED - " + "; ".join(run.problems[:5])
+    if report.invariants_hold:
+        return (
+            "chargeq: OK - every request charged at most once and accounted for; the ledger "
+            "agrees with Stripe, every change published, no forged webhook accepted"
+        )
+    problems = run.problems[:5]
+    if report.forged_accepted:
+        problems.append(f"{report.forged_accepted} forged webhook(s) not refused")
+    return "chargeq: FAILED - " + "; ".join(problems)
 
 
 def main(
@@ -355,7 +418,7 @@ def main(
         print()
         print("\n".join(verdict(report) for report in reports))
     ours = [report for report in reports if report.handler == "chargeq"]
-    return 0 if all(report.run.invariants_hold for report in ours) else 1
+    return 0 if all(report.invariants_hold for report in ours) else 1
 
 
 def _say(text: str) -> None:
