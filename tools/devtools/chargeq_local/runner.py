@@ -44,10 +44,10 @@ from chargeq_local.subscription import OutcomeSubscriber
 from chargeq_local.workers import DEFAULT_HANDLER, Worker
 from chargeq_local.workload import Workload
 from charges.contract import ChargeLimits
-from ledger.store import plain
+from ledger.store import LEDGER_TABLE_ENV, plain
 from stripe_emulator import EmulatorControl
 from stripe_emulator.signing import new_secret
-from webhooks.handler import LEDGER_TABLE_ENV, SECRET_NAME_ENV, TOLERANCE_ENV
+from webhooks.handler import SECRET_NAME_ENV, TOLERANCE_ENV
 
 STRIPE_API_KEY = "sk_test_local_demo"
 

@@ -127,7 +127,7 @@ def consumer_environment(
     base: Mapping[str, str], ledger_table: str, bus_name: str
 ) -> dict[str, str]:
     """The two functions' variables (``infra.constructs.outcomes``'s, with local names)."""
-    from outbox.handler import LEDGER_TABLE_ENV
+    from ledger.store import LEDGER_TABLE_ENV
     from outcome_events.handler import EVENT_BUS_ENV
 
     return dict(base) | {LEDGER_TABLE_ENV: ledger_table, EVENT_BUS_ENV: bus_name}
