@@ -158,22 +158,13 @@ def test_status_of_a_request_nobody_knows_is_not_found(
 
 @pytest.fixture
 def outcome_log(pipeline: Pipeline) -> tuple[EventBus, str]:
-    """The stack's bus and outcome log in moto: a rule delivering every ``chargeq`` event
-    to the log group ``settings.outcome_log_group_name``."""
-    events = boto3.client("events", region_name="us-east-1")
-    logs = boto3.client("logs", region_name="us-east-1")
-    bus = pipeline.settings.event_bus_name
-    group = pipeline.settings.outcome_log_group_name
-    events.create_event_bus(Name=bus)
-    logs.create_log_group(logGroupName=group)
-    arn = f"arn:aws:logs:us-east-1:123456789012:log-group:{group}"
-    events.put_rule(
-        Name="outcomes-to-log", EventBusName=bus, EventPattern=json.dumps({"source": ["chargeq"]})
+    """The stack's bus and outcome log in moto as the local runtime provisions them
+    (``chargeq_local.outcome_bus``): a rule delivering every ``chargeq`` event to the log
+    group ``settings.outcome_log_group_name``."""
+    bus = EventBus(
+        boto3.client("events", region_name="us-east-1"), pipeline.resources.event_bus_name
     )
-    events.put_targets(
-        Rule="outcomes-to-log", EventBusName=bus, Targets=[{"Id": "log", "Arn": arn}]
-    )
-    return EventBus(events, bus), group
+    return bus, pipeline.resources.outcome_log_group_name
 
 
 def publish(pipeline: Pipeline, bus: EventBus) -> None:

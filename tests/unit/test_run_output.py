@@ -77,7 +77,8 @@ def test_the_soak_table_keeps_each_kind_of_row_together() -> None:
 
 def test_each_handler_gets_a_verdict_and_the_counts_are_explained() -> None:
     assert verdict(soak_report("chargeq", {})) == (
-        "chargeq: OK - every request charged at most once and accounted for"
+        "chargeq: OK - every request charged at most once and accounted for; the ledger "
+        "agrees with Stripe, every change published, no forged webhook accepted"
     )
     assert verdict(soak_report("chargeq", {}, 1)).startswith("chargeq: FAILED - 1 request(s)")
     assert verdict(soak_report("naive", {}, 3)).startswith("naive: charged 3 request(s) twice")
