@@ -30,6 +30,7 @@ LOG_ENV = "CHARGEQ_BENCH_LOG"
 
 _requests: Counter[str] = Counter()
 _completed: dict[str, float] = {}
+_stripe_sent: list[float] = []
 _lock = threading.Lock()
 #: Marks, in a call's request context, the write that completes an idempotency record.
 _COMPLETING = "chargeq_bench_completing"
@@ -61,6 +62,21 @@ def _install_counter() -> None:
         return client
 
     botocore.session.Session.create_client = create_client
+
+
+def _install_stripe_clock() -> None:
+    """Note when each HTTP request of the ``requests`` library is sent: in the handlers
+    under test only the Stripe SDK uses it (botocore has its own urllib3 client)."""
+    from requests.adapters import HTTPAdapter
+
+    original = HTTPAdapter.send
+
+    def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        with _lock:
+            _stripe_sent.append(time.time())
+        return original(self, request, *args, **kwargs)
+
+    HTTPAdapter.send = send  # type: ignore[method-assign]
 
 
 def _mark_completing(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -99,6 +115,7 @@ def _start() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     global _target
     if _target is None:
         _install_counter()
+        _install_stripe_clock()
         _target = _load_target()
     return _target
 
@@ -109,6 +126,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     with _lock:
         _requests.clear()
         _completed.clear()
+        _stripe_sent.clear()
     started = time.time()
     clock = time.perf_counter()
     cpu = time.process_time()
@@ -122,6 +140,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         with _lock:
             requests = dict(_requests)
             completed = dict(_completed)
+            stripe_sent = list(_stripe_sent)
         line = {
             "pid": os.getpid(),
             "started": started,
@@ -134,6 +153,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             # Linux reports ru_maxrss in kilobytes.
             "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
             "completed_writes": completed,
+            # When each Stripe request left, epoch seconds (retries of the SDK included).
+            "stripe_sent": stripe_sent,
         }
         with open(os.environ[LOG_ENV], "a") as log:
             log.write(json.dumps(line) + "\n")
