@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 
-from chargeq.status import read_status
+from chargeq.status import read_status, read_statuses
 from chargeq_local.aws_errors import DYNAMODB_THROTTLING, error_response
 from charges.claims import record_key
 from stripe_emulator import StripeEmulator
@@ -55,6 +55,22 @@ def test_record_key_matches_what_powertools_writes(pipeline: Pipeline):
         TableName=pipeline.resources.table_name, Key={"id": {"S": record_key("order-key")}}
     )
     assert item["Item"]["status"]["S"] == "COMPLETED"
+
+
+def test_one_scan_reads_every_request_as_its_own_read_does(pipeline: Pipeline):
+    # GIVEN a charged request, a declined one, and one that never arrived
+    pipeline.send(
+        pipeline.charge_body("scan-charged"),
+        pipeline.charge_body("scan-declined", payment_method="pm_card_visa_chargeDeclined"),
+    )
+    pipeline.run_batch()
+    request_ids = ["scan-charged", "scan-declined", "scan-never-sent"]
+    # WHEN the final check reads them all with one Scan
+    scanned = read_statuses(pipeline.dynamodb, pipeline.resources.table_name, request_ids)
+    # THEN each status is the one a GetItem of its record gives
+    table = pipeline.resources.table_name
+    assert scanned == {rid: read_status(pipeline.dynamodb, table, rid) for rid in request_ids}
+    assert [scanned[rid].state for rid in request_ids] == ["charged", "declined", "not_found"]
 
 
 def test_decline_is_final_and_replayed_not_retried(pipeline: Pipeline, stripe: StripeEmulator):

@@ -9,6 +9,13 @@ without ``payment_method`` through ``default_source``), and saved cards that dec
 (docs.stripe.com/testing), and customers whose invoice default is a US bank account
 (``pm_usBankAccount_success``, docs.stripe.com/testing "Bank debits"): their PaymentIntents
 wait in ``processing`` and settle later on the emulator's clock.
+
+The pool grows with the workload it serves (``requests``): a look-up after a takeover lists
+the customer's PaymentIntents, one request per 100 of them
+(``charges.payments.StripeGateway.find_existing``), so a customer holding a thousand
+PaymentIntents makes every look-up ten requests of Stripe's rate limit; about
+``REQUESTS_PER_CUSTOMER`` requests a customer keeps most look-ups to one page, for three
+requests per customer made.
 """
 
 from __future__ import annotations
@@ -34,14 +41,37 @@ class CustomerPool:
     bank_debit: tuple[TestCustomer, ...] = ()
 
 
+#: Requests of the workload per customer of each kind, about (``create_pool``).
+REQUESTS_PER_CUSTOMER = 50
+
+#: Share of a workload's requests charged to legacy and to bank-debit customers, about
+#: (``chargeq_local.workload``: 5% each); saved customers take nearly all the rest.
+MINOR_KIND_SHARE = 0.05
+
 #: Stripe's test US bank account that settles successfully (docs.stripe.com/testing).
 BANK_DEBIT_TEST_ACCOUNT = "pm_usBankAccount_success"
 
 
 def create_pool(
-    stripe_url: str, api_key: str, *, saved: int = 12, legacy: int = 6, bank_debit: int = 4
+    stripe_url: str,
+    api_key: str,
+    *,
+    requests: int = 0,
+    saved: int = 12,
+    legacy: int = 6,
+    bank_debit: int = 4,
 ) -> CustomerPool:
-    """Create the pool's customers through the Stripe API at ``stripe_url``."""
+    """Create the pool's customers through the Stripe API at ``stripe_url``.
+
+    ``saved``, ``legacy`` and ``bank_debit`` are the least of each kind; for a workload of
+    ``requests`` requests there are more, a customer per ``REQUESTS_PER_CUSTOMER`` requests
+    of its kind. Three requests to Stripe per customer saved with a PaymentMethod, one per
+    legacy customer; the fixture backs off on 429s (a sandbox allows 25 requests/s).
+    """
+    per_minor_kind = int(requests * MINOR_KIND_SHARE) // REQUESTS_PER_CUSTOMER
+    saved = max(saved, requests // REQUESTS_PER_CUSTOMER)
+    legacy = max(legacy, per_minor_kind)
+    bank_debit = max(bank_debit, per_minor_kind)
     return CustomerPool(
         saved=tuple(create_customer(stripe_url, api_key) for _ in range(saved)),
         legacy=tuple(
