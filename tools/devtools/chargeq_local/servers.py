@@ -124,11 +124,19 @@ class _ChildServer(AbstractContextManager["_ChildServer"]):
 
 class MotoServer(_ChildServer):
     """moto's HTTP server: SQS, DynamoDB (and its streams), Secrets Manager, EventBridge and
-    CloudWatch Logs for the local pipeline."""
+    CloudWatch Logs for the local pipeline, with SQS's hot spots made cheap (``moto_server``)."""
 
     def start(self, timeout: float = 30.0) -> MotoServer:
         port = free_port()
-        command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+        command = [
+            sys.executable,
+            "-m",
+            "chargeq_local.moto_server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ]
         self._spawn(command, subprocess.DEVNULL)
         self.url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout
