@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--naive-requests",
         type=_positive,
         default=None,
-        help="requests for the naive handler's column (default: 1000, at most --requests): "
+        help="requests for the naive handler's column (default: 400, at most --requests): "
         "it only shows double charges",
     )
     chaos.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
