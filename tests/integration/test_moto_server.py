@@ -85,3 +85,13 @@ def test_the_clock_reads_moto_s_time():
     # moto's clock keeps microseconds; time.time() more.
     assert before - 1e-6 <= ours <= after + 1e-6
     assert moto_server.unix_time_millis(moto_utils.utcfromtimestamp(12)) == 12_000.0
+
+
+def test_a_json_path_is_parsed_once_and_finds_what_a_fresh_parse_finds():
+    import jsonpath_ng.ext
+
+    event = {"detail": {"request_id": "r-1", "state": "charged"}, "id": "e-1"}
+    first = moto_server.parse_jsonpath("$.detail.state")
+    assert moto_server.parse_jsonpath("$.detail.state") is first
+    fresh = jsonpath_ng.ext.parse("$.detail.state")
+    assert [m.value for m in first.find(event)] == [m.value for m in fresh.find(event)]
