@@ -95,3 +95,10 @@ def test_a_json_path_is_parsed_once_and_finds_what_a_fresh_parse_finds():
     assert moto_server.parse_jsonpath("$.detail.state") is first
     fresh = jsonpath_ng.ext.parse("$.detail.state")
     assert [m.value for m in first.find(event)] == [m.value for m in fresh.find(event)]
+
+
+def test_moto_s_modules_are_listed_once_as_moto_lists_them():
+    from moto import backends
+
+    assert moto_server.moto_modules() == tuple(backends.list_of_moto_modules())
+    assert "sqs" in moto_server.moto_modules()

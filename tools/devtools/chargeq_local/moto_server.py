@@ -17,6 +17,9 @@ Every answer stays moto's. Only how often, or how, it computes them changes:
   every event, and each parse builds a new parser (its grammar tables included): a tenth
   of moto's samples in the soak once the outcome side published events. Here a path is
   parsed once and its (stateless) expression reused.
+- Every request is routed by asking whether its host names a moto module, which lists
+  moto's package folder and stats each of its entries (``list_of_moto_modules``). Here the
+  folder is listed once: the installed package does not change while the server runs.
 
 With the soak's DLQ near a thousand messages these made a move task take over a minute and
 moto's SQS the busiest process of the run (profiled with py-spy: ``Queue.attributes`` was
@@ -35,6 +38,7 @@ from typing import Any
 
 import jsonpath_ng.ext as jsonpath_ext
 import moto.sqs.models as sqs_models
+from moto import backends
 from moto.core import utils as moto_utils
 from moto.sqs.models import Message, SQSBackend
 
@@ -77,12 +81,23 @@ def unix_time_millis(dt: datetime.datetime | None = None) -> float:
 parse_jsonpath = functools.lru_cache(maxsize=1024)(jsonpath_ext.parse)
 
 
+@functools.cache
+def moto_modules() -> tuple[str, ...]:
+    """``moto.backends.list_of_moto_modules``, listed once."""
+    return tuple(_list_of_moto_modules())
+
+
+_list_of_moto_modules = backends.list_of_moto_modules
+
+
 def install() -> None:
-    """Replace the two methods on moto's SQS backend class, the clock its SQS models read
-    and the JSONPath parser its EventBridge reads (this process only)."""
+    """Replace the two methods on moto's SQS backend class, the clock its SQS models read,
+    the JSONPath parser its EventBridge reads and its list of modules (this process
+    only)."""
     sqs_models.unix_time = unix_time
     sqs_models.unix_time_millis = unix_time_millis
     jsonpath_ext.parse = parse_jsonpath
+    backends.list_of_moto_modules = moto_modules
     SQSBackend.get_queue_attributes = get_queue_attributes  # type: ignore[method-assign]
     SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
         is_message_valid_based_on_retention_period
