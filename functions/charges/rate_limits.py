@@ -18,7 +18,7 @@ A container's windows start full, as if it had just sent its allowance: Lambda m
 a container (a crash, a recycled one) while the one it replaces sent its allowance less
 than a second ago, and reserved concurrency (``max_concurrency``) bounds how many run at
 once, not how many sent in the last second. So a new container's first request waits one
-window from its creation, mostly hidden in its cold start, and the bound holds across
+window from the pacer's creation (on its first invocation), and the bound holds across
 replacements.
 
 Why a window and not a token bucket: a bucket admits ``burst + rate`` in a second, so to
