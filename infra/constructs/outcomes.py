@@ -27,6 +27,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from chargeq.settings import METRICS_NAMESPACE, OutputName, PipelineSettings
+from infra.checkov import skip_checks
 from infra.constructs.ledger_table import LedgerTable
 from infra.constructs.outcome_bus import OutcomeBus
 from infra.constructs.outcome_log import OutcomeLog
@@ -87,20 +88,13 @@ class Outcomes(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
-        cfn_queue = self.stream_failures.node.default_child
-        assert isinstance(cfn_queue, sqs.CfnQueue)
-        cfn_queue.add_metadata(
-            "checkov",
-            {
-                "skip": [
-                    {
-                        "id": "CKV_AWS_27",
-                        "comment": "Encrypted with SQS-managed keys (SqsManagedSseEnabled), "
-                        "which this check does not recognise; it holds stream positions, "
-                        "never item data.",
-                    }
-                ]
-            },
+        skip_checks(
+            self.stream_failures,
+            (
+                "CKV_AWS_27",
+                "Encrypted with SQS-managed keys (SqsManagedSseEnabled), which this check does "
+                "not recognise; it holds stream positions, never item data.",
+            ),
         )
         Validations.of(self.stream_failures).acknowledge(
             Acknowledgment(
@@ -169,20 +163,14 @@ class Outcomes(Construct):
         self.webhook_url = self.webhooks.function.add_function_url(
             auth_type=lambda_.FunctionUrlAuthType.NONE
         )
-        cfn_url = self.webhook_url.node.default_child
-        assert isinstance(cfn_url, lambda_.CfnUrl)
-        cfn_url.add_metadata(
-            "checkov",
-            {
-                "skip": [
-                    {
-                        "id": "CKV_AWS_258",
-                        "comment": "Stripe cannot sign AWS requests; every request is "
-                        "authenticated by its Stripe-Signature (HMAC-SHA256 with the "
-                        "endpoint's secret) before anything is written.",
-                    }
-                ]
-            },
+        skip_checks(
+            self.webhook_url,
+            (
+                "CKV_AWS_258",
+                "Stripe cannot sign AWS requests; every request is authenticated by its "
+                "Stripe-Signature (HMAC-SHA256 with the endpoint's secret) before anything "
+                "is written.",
+            ),
         )
         self.pending_check = PendingCheck(
             self, "PendingCheck", settings=settings, key=key, ledger=self.ledger, environment=base

@@ -18,6 +18,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.bundling import function_code
+from infra.checkov import skip_checks
 
 #: Python 3.13: supported by Lambda until 30 June 2029, and the newest version the
 #: project's machines have (through pyenv), so the bundle they build ships bytecode without
@@ -50,12 +51,12 @@ RUNTIME_REASON = (
 )
 
 #: No function needs a VPC (checkov skip, template metadata).
-NO_VPC = {
-    "id": "CKV_AWS_117",
-    "comment": "The functions reach Stripe on the internet and AWS APIs only; a VPC would "
+NO_VPC = (
+    "CKV_AWS_117",
+    "The functions reach Stripe on the internet and AWS APIs only; a VPC would "
     "add NAT gateways and endpoints (cost and cold-start time) and protect no resource of "
     "their own.",
-}
+)
 
 
 @dataclass(frozen=True)
@@ -121,11 +122,7 @@ def add_function(
         Acknowledgment(id="AwsSolutions-L1", reason=RUNTIME_REASON)
     )
     log_group.grant_write(function)
-    cfn_function = function.node.default_child
-    assert isinstance(cfn_function, lambda_.CfnFunction)
-    cfn_function.add_metadata(
-        "checkov", {"skip": [{"id": "CKV_AWS_116", "comment": no_dlq_reason}, NO_VPC]}
-    )
+    skip_checks(function, ("CKV_AWS_116", no_dlq_reason), NO_VPC)
     return FunctionParts(function=function, role=role, log_group=log_group)
 
 
