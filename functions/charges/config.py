@@ -53,7 +53,7 @@ class FunctionConfig(BaseModel):
     currencies: frozenset[str] = Field(alias="CURRENCIES", min_length=1)
     max_receive_count: int = Field(alias="MAX_RECEIVE_COUNT", ge=1)
     #: Records of one batch charged concurrently (1: one at a time).
-    records_in_flight: int = Field(alias="RECORDS_IN_FLIGHT", ge=1, le=10)
+    records_in_flight: int = Field(alias="RECORDS_IN_FLIGHT", ge=1, le=100)
     #: Per-request Stripe timeout, in seconds.
     stripe_timeout_seconds: float = Field(alias="STRIPE_TIMEOUT_SECONDS", gt=0)
     stripe_api_base: str = Field(alias="STRIPE_API_BASE", pattern=r"^https?://")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import Acknowledgment, Annotations, Duration, Validations
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -55,13 +55,27 @@ class ChargeFunction(Construct):
         self.function.add_event_source(
             event_sources.SqsEventSource(
                 queue,
+                # A batch is each container's rate-limit allowance (12 by default): on a
+                # backlog a container sends a whole batch as its window turns over.
                 batch_size=settings.batch_size,
+                # On a backlog a batch fills at once; a lone request waits at most this long.
+                max_batching_window=Duration.seconds(settings.max_batching_window_seconds)
+                if settings.max_batching_window_seconds
+                else None,
                 # Only the records the handler reports failed come back; the rest are deleted.
                 report_batch_item_failures=True,
                 # The lever that keeps the Stripe request rate under the account's limit.
                 max_concurrency=settings.max_concurrency,
             )
         )
+        if not settings.batches_fill_windows:
+            Annotations.of(self).add_warning_v2(
+                "chargeq:batch-size-splits-windows",
+                f"batch_size ({settings.batch_size}) is neither a multiple nor a divisor of "
+                f"each container's Stripe allowance ({settings.container_allowance} requests "
+                f"per window: stripe_rate_limit / max_concurrency): on a backlog the "
+                "batches split across rate-limit windows and leave part of the limit unused.",
+            )
         # Tracing.ACTIVE added the X-Ray statement to the role's default policy.
         default_policy = self.role.node.find_child("DefaultPolicy")
         Validations.of(default_policy).acknowledge(

@@ -21,6 +21,7 @@ millisecond as Lambda bills them.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import sys
@@ -428,13 +429,22 @@ def _backlog_rate(invocations: list[Invocation]) -> float:
     """Stripe requests per second while the pass had a backlog: over the middle
     ``BACKLOG_SHARE`` of its Stripe requests by send time, leaving out the start (the
     containers' first batches) and the end (the last batches, and any record waiting out
-    a visibility timeout), when the queue had no backlog to keep Stripe busy."""
+    a visibility timeout), when the queue had no backlog to keep Stripe busy.
+
+    The requests are counted over a whole number of rate-limit windows from the first
+    one: a container sends its batch in a burst as its window turns over, and a span
+    from one request to another would count a burst at both of its ends."""
     sent = sorted(time for item in invocations for time in item.stripe_sent)
     if len(sent) < 20:
         return 0.0
     cut = round(len(sent) * (1 - BACKLOG_SHARE) / 2)
-    middle = sent[cut : len(sent) - cut]
-    return (len(middle) - 1) / max(middle[-1] - middle[0], 1e-9)
+    start, end = sent[cut], sent[len(sent) - cut - 1]
+    windows = math.floor((end - start) / WINDOW_SECONDS)
+    if windows < 1:
+        return 0.0
+    span = windows * WINDOW_SECONDS
+    counted = bisect.bisect_left(sent, start + span) - bisect.bisect_left(sent, start)
+    return counted / span
 
 
 def _per_record(invocations: list[Invocation]) -> list[float]:

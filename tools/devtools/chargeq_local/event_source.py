@@ -1,5 +1,10 @@
 """One turn of Lambda's SQS event source: receive a batch, invoke, delete what succeeded.
 
+A batch is gathered as Lambda gathers it: receives of up to ten messages (SQS's most per
+``ReceiveMessage``) until the batch is full, the batching window has passed, or the next
+message would take the batch past Lambda's 6 MB invocation payload
+(docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html, "Batching behavior").
+
 Records listed in the partial batch response stay on the queue and come back after the
 visibility timeout; SQS's redrive policy moves them to the DLQ after ``maxReceiveCount``
 receives. The local poller and the tests both drive the handler through this class.
@@ -7,6 +12,8 @@ receives. The local poller and the tests both drive the handler through this cla
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +21,13 @@ from typing import Any
 from chargeq_local.events import SYSTEM_ATTRIBUTES, lambda_event
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+
+#: The most messages one ``ReceiveMessage`` returns.
+RECEIVE_MAX_MESSAGES = 10
+#: Lambda's payload limit for a synchronous invocation, bytes.
+INVOCATION_PAYLOAD_BYTES = 6 * 1024 * 1024
+#: Pause between receives that found nothing while a batching window is open, seconds.
+GATHER_PAUSE_SECONDS = 0.05
 
 
 @dataclass
@@ -37,6 +51,7 @@ class EventSource:
         queue_arn: str,
         *,
         batch_size: int = 10,
+        batching_window_seconds: float = 0,
         wait_seconds: int = 0,
         redeliver: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
@@ -44,16 +59,45 @@ class EventSource:
         self._queue_url = queue_url
         self._queue_arn = queue_arn
         self._batch_size = batch_size
+        self._batching_window = batching_window_seconds
         self._wait_seconds = wait_seconds
         # SQS is at-least-once: a processed message can come back (a lost delete, a
         # second copy on another server). ``redeliver`` picks messages to treat so.
         self._redeliver = redeliver
 
     def receive(self) -> list[dict[str, Any]]:
+        """The next batch: empty when the queue had nothing within ``wait_seconds``.
+
+        The batching window opens with the first message received. A message that would
+        take the batch past the payload limit is left to come back after its visibility
+        timeout (Lambda's poller keeps it for the next batch; the delay is the stricter).
+        """
+        batch: list[dict[str, Any]] = []
+        size = 0
+        closes: float | None = None
+        while len(batch) < self._batch_size:
+            wanted = min(RECEIVE_MAX_MESSAGES, self._batch_size - len(batch))
+            received = self._receive(wanted, 0 if batch else self._wait_seconds)
+            for message in received:
+                size += _payload_bytes(message)
+                if batch and size > INVOCATION_PAYLOAD_BYTES:
+                    return batch
+                batch.append(message)
+            if not batch:
+                return batch
+            if closes is None:
+                closes = time.monotonic() + self._batching_window
+            if time.monotonic() >= closes:
+                break
+            if not received:
+                time.sleep(GATHER_PAUSE_SECONDS)
+        return batch
+
+    def _receive(self, count: int, wait_seconds: int) -> list[dict[str, Any]]:
         response = self._sqs.receive_message(
             QueueUrl=self._queue_url,
-            MaxNumberOfMessages=self._batch_size,
-            WaitTimeSeconds=self._wait_seconds,
+            MaxNumberOfMessages=count,
+            WaitTimeSeconds=wait_seconds,
             MessageSystemAttributeNames=SYSTEM_ATTRIBUTES,
             MessageAttributeNames=["All"],
         )
@@ -109,3 +153,8 @@ class EventSource:
     def poll_once(self, invoke: Invoke, *, retry_now: bool = False) -> BatchReport:
         """Receive one batch and deliver it."""
         return self.deliver(self.receive(), invoke, retry_now=retry_now)
+
+
+def _payload_bytes(message: dict[str, Any]) -> int:
+    """About what ``message`` adds to an invocation's payload (its JSON)."""
+    return len(json.dumps(message))

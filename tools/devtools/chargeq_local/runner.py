@@ -354,6 +354,7 @@ class PipelineRun:
             stack.resources.queue_url,
             stack.resources.queue_arn,
             batch_size=stack.settings.batch_size,
+            batching_window_seconds=stack.settings.max_batching_window_seconds,
             wait_seconds=1,
             redeliver=chance(options.redelivery_rate),
         )
