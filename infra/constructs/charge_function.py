@@ -71,10 +71,10 @@ class ChargeFunction(Construct):
         if not settings.batches_fill_windows:
             Annotations.of(self).add_warning_v2(
                 "chargeq:batch-size-splits-windows",
-                f"batch_size ({settings.batch_size}) is neither a multiple nor a divisor of "
-                f"each container's Stripe allowance ({settings.container_allowance} requests "
-                f"per window: stripe_rate_limit / max_concurrency): on a backlog the "
-                "batches split across rate-limit windows and leave part of the limit unused.",
+                f"batch_size ({settings.batch_size}) is not a multiple of each container's "
+                f"Stripe allowance ({settings.container_allowance} requests per window, the "
+                "whole part of stripe_rate_limit / max_concurrency): on a backlog a container "
+                "leaves part of its share of the limit unused (README, Stripe's rate limits).",
             )
         # Tracing.ACTIVE added the X-Ray statement to the role's default policy.
         default_policy = self.role.node.find_child("DefaultPolicy")

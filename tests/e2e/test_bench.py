@@ -7,10 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from chargeq_bench.bench import run_bench
+from chargeq_bench.bench import Invocation, _backlog_rate, run_bench
 from chargeq_bench.bench_report import BenchReport
 from chargeq_bench.cold_start import ColdStart, measure_cold_start
 from chargeq_bench.costs import Usage, cost_per_million
+from charges.rate_limits import WINDOW_SECONDS
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +153,18 @@ def test_cold_start_measurement_times_each_snippet_in_fresh_interpreters():
     assert cold.repeats == 1
     assert 0 < cold.import_ms <= cold.handler_ms
     assert cold.baseline_ms > 0 and cold.libraries_ms > 0
+
+
+def test_the_backlog_rate_counts_bursts_over_whole_windows():
+    # GIVEN two containers, each sending a burst of 12 requests (a few ms apart) as its
+    # window turns over, the second half a window behind the first: 24 per window
+    sent = [
+        start + offset * WINDOW_SECONDS / 2 + 0.002 * request
+        for start in (WINDOW_SECONDS * window for window in range(40))
+        for offset in (0, 1)
+        for request in range(12)
+    ]
+    invocations = [Invocation(pid=1, started=0, duration_ms=0, records=0, failed=0)]
+    invocations[0].stripe_sent = sent
+    # THEN the rate is that, not inflated by a burst counted at both ends of the span
+    assert _backlog_rate(invocations) == pytest.approx(24 / WINDOW_SECONDS, rel=0.005)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from chargeq.settings import PipelineSettings
+from infra import ChargeQueueStack
 from tests.infra.policies import arn_of, charge_function, logical_id
 
 
@@ -68,10 +69,30 @@ def test_event_source_reports_batch_item_failures_and_caps_concurrency(
         {
             "EventSourceArn": arn_of(queue),
             "BatchSize": settings.batch_size,
+            "MaximumBatchingWindowInSeconds": settings.max_batching_window_seconds,
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
             "ScalingConfig": {"MaximumConcurrency": settings.max_concurrency},
         },
     )
+    # A batch above ten needs a batching window (Lambda's API refuses it otherwise)
+    assert (settings.batch_size, settings.max_batching_window_seconds) == (12, 1)
+
+
+def batch_warnings(stack: ChargeQueueStack) -> list[str]:
+    found = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("batch_size"))
+    return [str(message.entry.data) for message in found]
+
+
+def test_synth_warns_when_batches_split_the_rate_limit_windows(
+    stack: ChargeQueueStack, configured_stack: ChargeQueueStack
+) -> None:
+    # The defaults: batches of 12, each container's allowance, no warning
+    assert batch_warnings(stack) == []
+    # Batches of 5 with 4 containers (6 requests per window each) leave slots unused
+    assert configured_stack.settings.container_allowance == 6
+    [warning] = batch_warnings(configured_stack)
+    assert "batch_size (5) is not a multiple" in warning
+    assert "allowance (6 requests per window" in warning
 
 
 def test_function_logs_to_its_own_log_group_with_retention(

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from chargeq.settings import PipelineSettings
 from charges.contract import ChargeRequest
 from charges.metric_names import MetricName
 from charges.outcomes import Reason, TransientFailure
@@ -236,12 +237,13 @@ def test_a_throttled_idempotency_store_is_transient_and_never_charges(
 def test_records_charged_concurrently_log_and_count_each_their_own(
     invoke: Invoke, gateway: FakeGateway, config, counted: Counted, function_logs: LogLines
 ):
-    # GIVEN a batch of five charges and five declines of ten customers, all ten held in the
-    # gateway at once
-    assert config.records_in_flight == 10
-    all_in = threading.Barrier(10, timeout=5)
+    # GIVEN a full batch (as many records as are charged at once: 12 by default), half
+    # charges and half declines, each its own customer's, all held in the gateway at once
+    size = config.records_in_flight
+    assert size == PipelineSettings().records_in_flight
+    all_in = threading.Barrier(size, timeout=5)
     gateway.before_answer = all_in.wait
-    bodies = [charge_body(f"mixed-{i}", customer=f"cus_{i}") for i in range(10)]
+    bodies = [charge_body(f"mixed-{i}", customer=f"cus_{i}") for i in range(size)]
     for body in bodies[1::2]:
         gateway.will(body["request_id"], declined)
     event = sqs_event(*bodies)
@@ -265,9 +267,9 @@ def test_records_charged_concurrently_log_and_count_each_their_own(
         assert line["message"] == ("charge declined" if is_declined else "charge charged")
         assert line["message_id"] == message_ids[line["request_id"]]
         assert line["correlation_id"] == line["request_id"]
-    # AND the invocation's metrics count five of each
-    assert counted(MetricName.SUCCEEDED) == 5
-    assert counted(MetricName.DECLINED) == 5
+    # AND the invocation's metrics count half of each
+    assert counted(MetricName.SUCCEEDED) == size // 2
+    assert counted(MetricName.DECLINED) == size // 2
 
 
 def test_one_customers_records_are_charged_one_after_another(

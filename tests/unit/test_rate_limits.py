@@ -4,6 +4,7 @@ the strictest reading of "requests per second"."""
 
 from __future__ import annotations
 
+import random
 import threading
 
 import pytest
@@ -162,3 +163,37 @@ def test_back_off_after_a_429_is_random_and_doubles():
 )
 def test_only_a_rate_limit_429_is_sent_again(status: int, content: bytes, retried: bool):
     assert _refused_for_rate_limit(status, content) is retried
+
+
+def backlog_rate(batch_size: int, share: float, *, seconds: float = 120.0) -> float:
+    """Stripe requests per second one container sends on a backlog: Lambda hands it a
+    batch, its records take their turns at the pacer at once (the handler's threads),
+    each call takes 300 ms plus up to 300 ms of spread, and the next batch comes 50 ms
+    after the slowest call of this one returned (one batch per invocation)."""
+    clock = FakeClock()
+    pacer = StripePacer(share, 100.0, clock=clock, sleep=clock.sleep)
+    spread = random.Random(5)
+    sent: list[float] = []
+    while clock() < seconds:
+        returned = []
+        for _ in range(batch_size):
+            pacer.wait_turn("POST", "https://api.stripe.com/v1/payment_intents")
+            sent.append(clock())
+            returned.append(clock() + 0.3 + spread.uniform(0, 0.3))
+        clock.now = max(returned) + 0.05
+    # over whole windows, after the first (the new container's windows start full)
+    counted = [t for t in sent if WINDOW_SECONDS * 2 <= t < WINDOW_SECONDS * 102]
+    return len(counted) / (WINDOW_SECONDS * 100)
+
+
+def test_batches_of_the_allowance_keep_every_window_full_on_a_backlog():
+    # GIVEN a container's share of 12.5 requests/s (25/s for 2 containers): 12 per window
+    # WHEN Lambda hands it batches of 12, or of a multiple of 12
+    # THEN it sends 12 in every window, whatever the spread of Stripe's latency: each 12
+    # go as its window turns over, and the next batch is there before the next turn
+    for batch_size in (12, 24):
+        assert backlog_rate(batch_size, 12.5) == pytest.approx(12 / WINDOW_SECONDS, rel=0.01)
+    # WHILE batches of 10 split across windows, and the spread leaves slots unused; and
+    # two batches of 6 in a window need two round trips in it, which the spread denies
+    for batch_size in (10, 6):
+        assert backlog_rate(batch_size, 12.5) < 0.95 * 12 / WINDOW_SECONDS

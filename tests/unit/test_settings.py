@@ -42,6 +42,38 @@ def test_sustained_rate_is_every_window_full():
     assert PipelineSettings().sustained_stripe_rate == pytest.approx(24 / 1.025)
 
 
+def test_the_default_batch_is_each_containers_allowance():
+    # GIVEN the defaults: 25 requests/s shared by 2 containers, 12 per window each
+    settings = PipelineSettings()
+    assert settings.container_allowance == 12
+    # THEN a batch is those 12, charged at once, gathered for at most a second
+    assert (settings.batch_size, settings.records_in_flight) == (12, 12)
+    assert settings.max_batching_window_seconds == 1
+    assert settings.batches_fill_windows
+    # AND a multiple of the allowance fills the windows too, 10 of 12 does not
+    assert PipelineSettings(batch_size=24).batches_fill_windows
+    assert not PipelineSettings(batch_size=10).batches_fill_windows
+    # AND the allowance follows the concurrency and the smaller of the two limits
+    assert PipelineSettings(max_concurrency=4).container_allowance == 6
+    assert PipelineSettings(stripe_endpoint_rate_limit=10).container_allowance == 5
+
+
+def test_a_batch_above_ten_needs_a_batching_window():
+    # Lambda: "when you set BatchSize to a value greater than 10, you must set
+    # MaximumBatchingWindowInSeconds to at least 1" (API_CreateEventSourceMapping)
+    with pytest.raises(ValueError, match=r"batch_size \(12\) above 10 needs"):
+        PipelineSettings(max_batching_window_seconds=0)
+    assert PipelineSettings(batch_size=10, max_batching_window_seconds=0).batch_size == 10
+
+
+def test_the_batching_window_and_the_timeout_fit_the_visibility_timeout():
+    # Records received as a batching window opens are in flight for the window and the
+    # invocation: both must end before SQS hands them out again
+    with pytest.raises(ValueError, match=r"exceed the visibility timeout \(6 s\)"):
+        PipelineSettings(function_timeout_seconds=1, max_batching_window_seconds=6)
+    assert PipelineSettings(function_timeout_seconds=1, max_batching_window_seconds=5)
+
+
 def test_concurrency_that_leaves_a_container_less_than_a_request_is_refused():
     # GIVEN 25 containers sharing 25 requests/s: one each is still a pace
     assert PipelineSettings(max_concurrency=25).worst_case_stripe_rates["global"] == 25
