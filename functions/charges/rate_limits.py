@@ -21,6 +21,16 @@ once, not how many sent in the last second. So a new container's first request w
 window from the pacer's creation (on its first invocation), and the bound holds across
 replacements.
 
+The batch is the allowance (``batch_size``, 12 by default: 25/s for 2 containers).
+Lambda hands a container one batch per invocation and the next only once the slowest call
+of this one has returned, so on a backlog a container sends its whole batch as its window
+turns over, and the next batch is waiting before the next turn: every window is full,
+whatever the spread of Stripe's latency, as long as a round trip takes less than a window.
+A batch of 10 of 12 splits across windows (10, then 2 and 8, ...) and the spread of the
+round trips leaves slots unused (85% of the limit against 93% measured,
+docs/performance.md). ``chargeq.settings.PipelineSettings.batches_fill_windows`` says
+whether the settings keep this, and synth warns when they do not.
+
 Why a window and not a token bucket: a bucket admits ``burst + rate`` in a second, so to
 stay under the share it must refill below it (one token of burst: ``share - 1``), and a
 container that idles while its batch's last calls return (the tail of every invocation)
