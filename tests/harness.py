@@ -57,7 +57,8 @@ class Pipeline:
         return handle_batch(event, cast(LambdaContext, context), self.deps)
 
     def run_batch(self) -> BatchReport:
-        """One invocation on up to ten records; failures become visible again at once."""
+        """One invocation on what one receive gives (up to ten records, no batching
+        window); failures become visible again at once."""
         return self.source.poll_once(self.invoke, retry_now=True)
 
     def drain(self, max_batches: int = 50) -> list[BatchReport]:

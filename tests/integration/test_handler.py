@@ -14,6 +14,7 @@ import boto3
 
 from chargeq.status import read_status, read_statuses
 from chargeq_local.aws_errors import DYNAMODB_THROTTLING, error_response
+from chargeq_local.event_source import EventSource
 from charges.claims import record_key
 from stripe_emulator import StripeEmulator
 from stripe_emulator.fixtures import create_customer
@@ -301,13 +302,21 @@ def test_first_batch_reads_the_stripe_key_once(make_pipeline: PipelineFactory):
 def test_warm_batches_reuse_the_containers_connections_to_stripe(
     pipeline: Pipeline, stripe: StripeEmulator
 ):
-    # GIVEN a container whose records are charged ten at a time
+    # GIVEN a container whose records are charged twelve at a time (a full batch), fed by
+    # an event source that gathers full batches as Lambda's does
     in_flight = pipeline.deps.config.records_in_flight
-    assert in_flight == 10
-    # AND ten customers with a saved card each, made through the API five a second on
-    # Stripe's clock (three requests each: under its 25 requests/s)
+    assert in_flight == pipeline.settings.batch_size == 12
+    source = EventSource(
+        pipeline.sqs,
+        pipeline.resources.queue_url,
+        pipeline.resources.queue_arn,
+        batch_size=pipeline.settings.batch_size,
+        batching_window_seconds=pipeline.settings.max_batching_window_seconds,
+    )
+    # AND a customer with a saved card for each record, made through the API five a
+    # second on Stripe's clock (three requests each: under its 25 requests/s)
     customers = []
-    for i in range(10):
+    for i in range(in_flight):
         if i % 5 == 0:
             stripe.advance(1)
         customers.append(create_customer(stripe.url, API_KEY))
@@ -324,11 +333,11 @@ def test_warm_batches_reuse_the_containers_connections_to_stripe(
                     customer=customers[i].id,
                     payment_method=customers[i].payment_method,
                 )
-                for i in range(10)
+                for i in range(in_flight)
             )
         )
-        assert pipeline.run_batch().deleted == 10
-    # THEN thirty charges opened at most one connection per record thread, not one per
+        assert source.poll_once(pipeline.invoke, retry_now=True).deleted == in_flight
+    # THEN 36 charges opened at most one connection per record thread, not one per
     # record per batch (each would be a TLS handshake with the real Stripe)
-    assert stripe.ledger()["requests"]["create"] >= 30
+    assert stripe.ledger()["requests"]["create"] >= 3 * in_flight
     assert stripe.ledger()["connections"] - connections_before <= in_flight
