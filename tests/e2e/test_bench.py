@@ -119,6 +119,12 @@ def test_cost_model_scales_lambda_compute_with_billed_duration():
     assert compute["DynamoDB"] == pytest.approx(2 * 0.625)
     doubled = {line.item: line.dollars for line in cost_per_million(slower)}
     assert doubled["Lambda compute"] == pytest.approx(2 * compute["Lambda compute"])
+    # AND SQS: a send batch per 10 charges, a receive and a delete batch per invocation
+    # of 10 records: 300,000 requests; batches of 12 take two of each: 266,667
+    assert compute["SQS"] == pytest.approx(0.3 * 0.40)
+    twelve = Usage(**{**usage.__dict__, "invocations_per_charge": 1 / 12})
+    sqs = {line.item: line.dollars for line in cost_per_million(twelve)}["SQS"]
+    assert sqs == pytest.approx((0.1 + 4 / 12) * 0.40)
 
 
 def test_targets_judge_the_batch_at_a_fixed_latency_and_the_cold_start_ratio(

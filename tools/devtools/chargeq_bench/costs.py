@@ -9,6 +9,7 @@ alarms, dashboard, custom metrics) are left out: they do not grow with the charg
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 MILLION = 1_000_000
@@ -26,6 +27,7 @@ SECRETS_PER_CALL = 0.05 / 10_000
 
 #: Assumptions about what happens in AWS but not locally.
 PRODUCER_BATCH = 10  # the producer client sends SendMessageBatch of ten
+SQS_MAX_MESSAGES = 10  # the most a ReceiveMessage or a DeleteMessageBatch takes
 KMS_DATA_KEY_REUSE_SECONDS = 300  # SQS's default; DynamoDB caches its table key similarly
 PLATFORM_LOG_BYTES_PER_INVOCATION = 400  # Lambda's START, END and REPORT lines
 XRAY_RESERVOIR_PER_SECOND = 1.0  # the default sampling rule: one a second, then 5 %
@@ -69,7 +71,11 @@ def cost_per_million(usage: Usage) -> list[CostLine]:
     busy_seconds = MILLION / usage.charges_per_second
     data_key_periods = busy_seconds / KMS_DATA_KEY_REUSE_SECONDS
     gb_seconds = usage.billed_ms_per_charge / 1000 * usage.memory_mb / 1024 * MILLION
-    sqs_requests = (1 / PRODUCER_BATCH + 2 * usage.invocations_per_charge) * MILLION
+    # A receive and a delete batch take ten messages at most: a batch of 12 costs two each.
+    calls_per_invocation = 2 * math.ceil(1 / usage.invocations_per_charge / SQS_MAX_MESSAGES)
+    sqs_requests = (
+        1 / PRODUCER_BATCH + calls_per_invocation * usage.invocations_per_charge
+    ) * MILLION
     # One producer's GenerateDataKey, and a Decrypt for SQS and one for DynamoDB per
     # concurrent container, each per data-key period.
     kms_requests = data_key_periods * (1 + 2 * usage.concurrency)
@@ -127,8 +133,9 @@ ASSUMPTIONS = (
     "Lambda duration is the benchmark's measured invocation time (local moto and Stripe "
     "emulator, so DynamoDB is slower and Stripe as slow as set); memory is the configured "
     "size, billed in 1 ms steps; INIT time is not included.",
-    "SQS: one SendMessageBatch per 10 charges from the producer, one ReceiveMessage and one "
-    "DeleteMessageBatch per invocation, at the measured records per invocation.",
+    "SQS: one SendMessageBatch per 10 charges from the producer; per invocation a "
+    "ReceiveMessage and a DeleteMessageBatch per 10 of the measured records per invocation "
+    "(rounded up).",
     "KMS: one data key per 5 minutes for the producer, and one decrypt per 5 minutes per "
     "concurrent container for SQS and for DynamoDB, over the time a million charges take at "
     "the measured throughput; X-Ray's default sampling (1 per second + 5 %); the Stripe key "
