@@ -48,8 +48,11 @@ from collections import deque
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-#: Spread of network delays allowed for between two requests' arrivals at Stripe, seconds.
-TRANSIT_SLACK_SECONDS = 0.025
+#: Spread allowed for between two requests' delays from their turn here to their arrival
+#: at Stripe (building and writing the request, the network, Stripe's front), seconds.
+#: Measured on the local pipeline under `make bench` (two busy cores): p99 25 ms, at most
+#: 28-39 ms; 25 ms of slack let 2 arrivals in 600 come early enough for a 429.
+TRANSIT_SLACK_SECONDS = 0.05
 #: The window each container counts its requests in, seconds.
 WINDOW_SECONDS = 1.0 + TRANSIT_SLACK_SECONDS
 #: First back-off after Stripe refused a request for its rate limit, seconds; it doubles.

@@ -37,9 +37,9 @@ def test_each_container_takes_its_share_of_each_limit():
 
 
 def test_sustained_rate_is_every_window_full():
-    # 2 containers x 12 requests (the whole part of 12.5) per 1.025 s window = 23.4/s: 94%
+    # 2 containers x 12 requests (the whole part of 12.5) per 1.05 s window = 22.9/s: 91%
     # of the sandbox limit
-    assert PipelineSettings().sustained_stripe_rate == pytest.approx(24 / 1.025)
+    assert PipelineSettings().sustained_stripe_rate == pytest.approx(24 / 1.05)
 
 
 def test_the_default_batch_is_each_containers_allowance():
