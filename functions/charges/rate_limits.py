@@ -27,9 +27,10 @@ of this one has returned, so on a backlog a container sends its whole batch as i
 turns over, and the next batch is waiting before the next turn: every window is full,
 whatever the spread of Stripe's latency, as long as a round trip takes less than a window.
 A batch of 10 of 12 splits across windows (10, then 2 and 8, ...) and the spread of the
-round trips leaves slots unused (85% of the limit against 93% measured,
-docs/performance.md). ``chargeq.settings.PipelineSettings.batches_fill_windows`` says
-whether the settings keep this, and synth warns when they do not.
+round trips leaves slots unused (85% of the limit against 93% for batches of 12, both
+measured with 25 ms of slack, docs/performance.md).
+``chargeq.settings.PipelineSettings.batches_fill_windows`` says whether the settings keep
+this, and synth warns when they do not.
 
 Why a window and not a token bucket: a bucket admits ``burst + rate`` in a second, so to
 stay under the share it must refill below it (one token of burst: ``share - 1``), and a
@@ -51,7 +52,7 @@ from urllib.parse import urlsplit
 #: Spread allowed for between two requests' delays from their turn here to their arrival
 #: at Stripe (building and writing the request, the network, Stripe's front), seconds.
 #: Measured on the local pipeline under `make bench` (two busy cores): p99 25 ms, at most
-#: 28-39 ms; 25 ms of slack let 2 arrivals in 600 come early enough for a 429.
+#: 28-39 ms; with 25 ms of slack, 2 requests of a pass of 300 arrived early enough for a 429.
 TRANSIT_SLACK_SECONDS = 0.05
 #: The window each container counts its requests in, seconds.
 WINDOW_SECONDS = 1.0 + TRANSIT_SLACK_SECONDS
