@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from chargeq_local.events import SYSTEM_ATTRIBUTES, lambda_event
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
@@ -69,15 +71,25 @@ class EventSource:
         """The next batch: empty when the queue had nothing within ``wait_seconds``.
 
         The batching window opens with the first message received. A message that would
-        take the batch past the payload limit is left to come back after its visibility
-        timeout (Lambda's poller keeps it for the next batch; the delay is the stricter).
+        take the batch past the payload limit, and the rest of its receive, are left to come
+        back after their visibility timeout (Lambda's poller keeps them for the next batch;
+        the delay is the stricter). A receive that fails (``ClientError``, ``BotoCoreError``)
+        raises when nothing was gathered yet; once records are gathered, the batch goes with
+        them: they are held, as in Lambda's buffer, and throwing them away would spend one
+        of their receives without an invocation.
         """
         batch: list[dict[str, Any]] = []
         size = 0
         closes: float | None = None
         while len(batch) < self._batch_size:
             wanted = min(RECEIVE_MAX_MESSAGES, self._batch_size - len(batch))
-            received = self._receive(wanted, 0 if batch else self._wait_seconds)
+            if not batch:
+                received = self._receive(wanted, self._wait_seconds)
+            else:
+                try:
+                    received = self._receive(wanted, 0)
+                except (BotoCoreError, ClientError):
+                    return batch
             for message in received:
                 size += _payload_bytes(message)
                 if batch and size > INVOCATION_PAYLOAD_BYTES:
