@@ -7,10 +7,11 @@ from dataclasses import replace
 
 import pytest
 
+from chargeq.settings import RECORD_LIFETIME_DAYS
 from chargeq_bench.bench import Invocation, _backlog_rate, run_bench
 from chargeq_bench.bench_report import BenchReport
 from chargeq_bench.cold_start import ColdStart, measure_cold_start
-from chargeq_bench.costs import Usage, cost_per_million
+from chargeq_bench.costs import ASSUMPTIONS, Usage, cost_per_million
 from charges.rate_limits import WINDOW_SECONDS
 
 
@@ -125,6 +126,14 @@ def test_cost_model_scales_lambda_compute_with_billed_duration():
     twelve = Usage(**{**usage.__dict__, "invocations_per_charge": 1 / 12})
     sqs = {line.item: line.dollars for line in cost_per_million(twelve)}["SQS"]
     assert sqs == pytest.approx((0.1 + 4 / 12) * 0.40)
+
+
+def test_cost_assumptions_keep_idempotency_records_as_long_as_the_settings():
+    # The stored records are left out of the cost; the reason given must be the settings'
+    # lifetime (ten years: docs/protocol.md), not an expiry they no longer have.
+    storage = next(text for text in ASSUMPTIONS if "idempotency records" in text)
+    assert f"kept {RECORD_LIFETIME_DAYS // 365} years" in storage
+    assert "TTL" not in storage
 
 
 def test_targets_judge_the_batch_at_a_fixed_latency_and_the_cold_start_ratio(

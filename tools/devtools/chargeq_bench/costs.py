@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from chargeq.settings import RECORD_LIFETIME_DAYS
+
 MILLION = 1_000_000
 
 #: us-east-1 on-demand list prices in USD (AWS pricing pages, 2025), no free tier.
@@ -127,7 +129,8 @@ ASSUMPTIONS = (
     "Manager $0.05 per 10,000 calls. No free tier.",
     "Fixed monthly costs are left out: the KMS key ($1), the secret ($0.40), alarms, the "
     "dashboard, EMF custom metrics, Lambda's empty long polls of an idle queue, storage of "
-    "idempotency records (under 1 KB each, deleted by TTL).",
+    f"idempotency records (under 1 KB each, kept {RECORD_LIFETIME_DAYS // 365} years: "
+    "docs/protocol.md).",
     "Each charge is delivered once (no duplicates); items are under 1 KB (one capacity "
     "unit per request); a failed conditional write still consumes its write unit.",
     "Lambda duration is the benchmark's measured invocation time (local moto and Stripe "
