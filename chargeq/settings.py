@@ -230,15 +230,6 @@ class PipelineSettings(BaseModel):
                 "max_batching_window_seconds of at least 1 (Lambda refuses the event source "
                 "mapping otherwise)"
             )
-        if self.visibility_timeout_seconds < (
-            self.function_timeout_seconds + self.max_batching_window_seconds
-        ):
-            raise ValueError(
-                f"max_batching_window_seconds ({self.max_batching_window_seconds}) plus the "
-                f"function timeout ({self.function_timeout_seconds} s) exceed the visibility "
-                f"timeout ({self.visibility_timeout_seconds} s): records received at the start "
-                "of a batching window would come back while their invocation still runs"
-            )
         if self.soft_decline_attempts > self.max_receive_count - 1:
             raise ValueError(
                 f"soft_decline_attempts ({self.soft_decline_attempts}) must be at most "
@@ -269,8 +260,12 @@ class PipelineSettings(BaseModel):
 
     @property
     def visibility_timeout_seconds(self) -> int:
-        """AWS guidance: at least six times the function timeout."""
-        return 6 * self.function_timeout_seconds
+        """AWS guidance: at least six times the function timeout, plus the batching window
+        (docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html). Records
+        received as a window opens stay in flight for the window, the invocation and the
+        event source's retries of a throttled invocation; SQS must not hand them out again
+        meanwhile."""
+        return 6 * self.function_timeout_seconds + self.max_batching_window_seconds
 
     @property
     def queue_retention_seconds(self) -> int:

@@ -44,8 +44,9 @@ class ChargeQueues(Construct):
             encryption_master_key=key,
             enforce_ssl=True,
             retention_period=Duration.seconds(settings.queue_retention_seconds),
-            # AWS guidance: at least six times the function timeout, so a batch being retried
-            # by the event source does not reappear while it is still being processed.
+            # AWS guidance: at least six times the function timeout plus the batching window,
+            # so a batch being gathered or retried by the event source does not reappear
+            # while it is still being processed.
             visibility_timeout=Duration.seconds(settings.visibility_timeout_seconds),
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=self.dead_letter_queue, max_receive_count=settings.max_receive_count

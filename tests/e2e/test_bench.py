@@ -20,7 +20,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> BenchReport:
     # GIVEN the naive and chargeq's handler, ten requests each, Stripe at a short latency
     # (no timing is asserted, so it need not be realistic); no cold-start timing. Stripe's
     # rate limits are off: this test counts the report's records, and the naive handler,
-    # which has no pacing, would wait out a visibility timeout (6 x 30 s) after every 429.
+    # which has no pacing, would wait out a visibility timeout (6 x 30 s + 1 s) after every 429.
     # The limits themselves are held to Stripe's in tests/emulator/test_rate_limit.py, the
     # pipeline's pacing under them in tests/integration, and `make bench` runs with them.
     return run_bench(

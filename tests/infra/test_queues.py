@@ -45,14 +45,17 @@ def test_dlq_retention_is_longer_than_queue_retention(
     assert dlq["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
 
 
-def test_visibility_timeout_is_six_times_function_timeout(
+def test_visibility_timeout_is_six_times_function_timeout_plus_the_batching_window(
     template: Template, settings: PipelineSettings
 ) -> None:
+    # AWS guidance (docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html)
     queue = queue_properties(template, settings.queue_name)
     template.has_resource_properties(
         "AWS::Lambda::Function", {"Timeout": settings.function_timeout_seconds}
     )
-    assert queue["VisibilityTimeout"] == 6 * settings.function_timeout_seconds
+    assert queue["VisibilityTimeout"] == (
+        6 * settings.function_timeout_seconds + settings.max_batching_window_seconds
+    )
 
 
 def test_queues_are_encrypted_with_the_rotating_pipeline_key(

@@ -29,7 +29,7 @@ def test_settings_from_context_override(
         "AWS::SQS::Queue",
         {
             "QueueName": "chargeq-prod-charge-requests",
-            "VisibilityTimeout": 360,
+            "VisibilityTimeout": 361,  # 6 x 60 s + the 1 s batching window
             "RedrivePolicy": {"maxReceiveCount": 7, "deadLetterTargetArn": Match.any_value()},
         },
     )

@@ -66,12 +66,15 @@ def test_a_batch_above_ten_needs_a_batching_window():
     assert PipelineSettings(batch_size=10, max_batching_window_seconds=0).batch_size == 10
 
 
-def test_the_batching_window_and_the_timeout_fit_the_visibility_timeout():
-    # Records received as a batching window opens are in flight for the window and the
-    # invocation: both must end before SQS hands them out again
-    with pytest.raises(ValueError, match=r"exceed the visibility timeout \(6 s\)"):
-        PipelineSettings(function_timeout_seconds=1, max_batching_window_seconds=6)
-    assert PipelineSettings(function_timeout_seconds=1, max_batching_window_seconds=5)
+def test_the_visibility_timeout_has_room_for_the_batching_window():
+    # AWS: "set the source queue's visibility timeout to at least six times the timeout
+    # that you configure on your function, plus the value of MaximumBatchingWindowInSeconds"
+    # (docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html): records received
+    # as a window opens are in flight for the window, the invocation and Lambda's retries
+    assert PipelineSettings().visibility_timeout_seconds == 6 * 30 + 1
+    # AND so a window longer than five function timeouts is no longer refused: it fits
+    short = PipelineSettings(function_timeout_seconds=1, max_batching_window_seconds=10)
+    assert short.visibility_timeout_seconds == 16
 
 
 def test_concurrency_that_leaves_a_container_less_than_a_request_is_refused():
