@@ -58,7 +58,8 @@ class ChargeFunction(Construct):
                 # A batch is each container's rate-limit allowance (12 by default): on a
                 # backlog a container sends a whole batch as its window turns over.
                 batch_size=settings.batch_size,
-                # On a backlog a batch fills at once; a lone request waits at most this long.
+                # On a backlog a batch fills at once; a lone request waits for the window
+                # (AWS: up to 20 s on a very quiet queue, whatever the window).
                 max_batching_window=Duration.seconds(settings.max_batching_window_seconds)
                 if settings.max_batching_window_seconds
                 else None,
