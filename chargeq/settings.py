@@ -483,7 +483,11 @@ class PipelineSettings(BaseModel):
 def _describe(exc: ValidationError) -> str:
     lines = ["invalid chargeq settings:"]
     for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"]) or "settings"
-        key = CONTEXT_PREFIX + where if error["loc"] else where
+        if not error["loc"]:
+            # A rule across settings (``_consistent``): its message names the keys, and
+            # the input would be every value given.
+            lines.append(f"  {error['msg'].removeprefix('Value error, ')}")
+            continue
+        key = CONTEXT_PREFIX + ".".join(str(part) for part in error["loc"])
         lines.append(f"  {key}: {error['msg']} (got {error.get('input')!r})")
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from chargeq.settings import (
     STRIPE_ENDPOINTS,
     STRIPE_SANDBOX_RATE_LIMIT,
     PipelineSettings,
+    SettingsError,
 )
 
 
@@ -92,3 +93,17 @@ def test_soft_decline_attempts_must_leave_a_delivery():
     with pytest.raises(ValueError, match=r"max_receive_count - 1 \(2\)"):
         PipelineSettings(max_receive_count=3, soft_decline_attempts=3)
     assert PipelineSettings(max_receive_count=3, soft_decline_attempts=2)
+
+
+def test_a_rule_across_settings_is_refused_in_one_line_naming_its_keys():
+    # GIVEN `-c chargeq:batch_size=20 -c chargeq:max_batching_window_seconds=0` (strings)
+    context = {"chargeq:batch_size": "20", "chargeq:max_batching_window_seconds": "0"}
+    with pytest.raises(SettingsError) as refused:
+        PipelineSettings.from_context(context)
+    # THEN the line under the heading names the keys and the rule, without pydantic's
+    # "Value error, " prefix or a dump of every value given
+    [line] = str(refused.value).splitlines()[1:]
+    assert line == (
+        "  batch_size (20) above 10 needs max_batching_window_seconds of at least 1 (Lambda "
+        "refuses the event source mapping otherwise)"
+    )
