@@ -10,6 +10,7 @@ two cannot drift.
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from charges.config import STRIPE_API_BASE, FunctionConfig
 from charges.contract import CURRENCY_PATTERN, STRIPE_MAX_AMOUNT, split_codes
 from charges.metric_names import MetricName
-from charges.rate_limits import allowance, sustained_rate
+from charges.rate_limits import WINDOW_SECONDS, allowance, sustained_rate
 
 __all__ = ["METRICS_NAMESPACE", "MetricName", "OutputName", "PipelineSettings", "SettingsError"]
 
@@ -246,6 +247,16 @@ class PipelineSettings(BaseModel):
                     f"containers leaves each {limit / self.max_concurrency:.2f} requests per "
                     "second, less than one: a container cannot pace that; lower the concurrency"
                 )
+        windows = math.ceil(self.batch_size / self.container_allowance)
+        if windows * WINDOW_SECONDS >= self.function_timeout_seconds:
+            raise ValueError(
+                f"batch_size ({self.batch_size}) needs {windows} rate-limit windows of "
+                f"{WINDOW_SECONDS} s at each container's allowance "
+                f"({self.container_allowance} requests per window) to send one request per "
+                f"record, {windows * WINDOW_SECONDS:.1f} s, which does not fit "
+                f"function_timeout_seconds ({self.function_timeout_seconds}): every "
+                "invocation would time out; lower the batch or raise the timeout"
+            )
         worst = self.worst_case_stripe_rates
         for where, rate in worst.items():
             limit = self.stripe_rate_limit if where == "global" else self.stripe_endpoint_rate_limit

@@ -74,8 +74,8 @@ def test_the_visibility_timeout_has_room_for_the_batching_window():
     # as a window opens are in flight for the window, the invocation and Lambda's retries
     assert PipelineSettings().visibility_timeout_seconds == 6 * 30 + 1
     # AND so a window longer than five function timeouts is no longer refused: it fits
-    short = PipelineSettings(function_timeout_seconds=1, max_batching_window_seconds=10)
-    assert short.visibility_timeout_seconds == 16
+    short = PipelineSettings(function_timeout_seconds=2, max_batching_window_seconds=10)
+    assert short.visibility_timeout_seconds == 22
 
 
 def test_concurrency_that_leaves_a_container_less_than_a_request_is_refused():
@@ -107,3 +107,14 @@ def test_a_rule_across_settings_is_refused_in_one_line_naming_its_keys():
         "  batch_size (20) above 10 needs max_batching_window_seconds of at least 1 (Lambda "
         "refuses the event source mapping otherwise)"
     )
+
+
+def test_a_batch_the_pacing_cannot_send_within_the_function_timeout_is_refused():
+    # GIVEN each container's allowance of 12 requests per 1.05 s window (the defaults):
+    # a batch of 1,200 needs 100 windows, 105 s, just to send one request per record, and
+    # every invocation would time out at 30 s, the records failing until the DLQ
+    with pytest.raises(ValueError, match=r"batch_size \(1200\) needs 100 rate-limit windows"):
+        PipelineSettings(batch_size=1200)
+    # AND a batch that fits (24: two windows, 2.1 s) is accepted, as is a longer timeout
+    assert PipelineSettings(batch_size=24).batch_size == 24
+    assert PipelineSettings(batch_size=1200, function_timeout_seconds=120).batch_size == 1200
