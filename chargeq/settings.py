@@ -250,10 +250,10 @@ class PipelineSettings(BaseModel):
         windows = math.ceil(self.batch_size / self.container_allowance)
         if windows * WINDOW_SECONDS >= self.function_timeout_seconds:
             raise ValueError(
-                f"batch_size ({self.batch_size}) needs {windows} rate-limit windows of "
-                f"{WINDOW_SECONDS} s at each container's allowance "
-                f"({self.container_allowance} requests per window) to send one request per "
-                f"record, {windows * WINDOW_SECONDS:.1f} s, which does not fit "
+                f"batch_size ({self.batch_size}) needs {windows} rate-limit "
+                f"window{'s' if windows > 1 else ''} of {WINDOW_SECONDS} s at each container's "
+                f"allowance ({self.container_allowance} requests per window) to send one "
+                f"request per record, {windows * WINDOW_SECONDS:.3g} s, which does not fit "
                 f"function_timeout_seconds ({self.function_timeout_seconds}): every "
                 "invocation would time out; lower the batch or raise the timeout"
             )
