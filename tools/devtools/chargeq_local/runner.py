@@ -52,7 +52,8 @@ from webhooks.handler import SECRET_NAME_ENV, TOLERANCE_ENV
 STRIPE_API_KEY = "sk_test_local_demo"
 
 #: Locally the function timeout is short so retries come back in seconds, not minutes;
-#: the visibility timeout is still derived from it by the deployed rule (6x).
+#: the visibility timeout is still derived from it by the deployed rule (6x, plus the
+#: batching window).
 LOCAL_FUNCTION_TIMEOUT_SECONDS = 2
 
 #: Fake credentials for moto; they never leave this machine. Every SQS client built under
