@@ -340,9 +340,9 @@ class PipelineSettings(BaseModel):
         and the next batch is there before the next turn, so every window is full whatever
         the spread of Stripe's latency (as long as a round trip takes less than a window).
         A batch of 10 of 12 splits across windows and leaves slots unused: it measured 85%
-        of the limit where 12 of 12 measured 93%, both with 25 ms of slack
-        (docs/performance.md). A smaller batch needs
-        several round trips in each window, which only a fast Stripe gives."""
+        of the limit (by a count about 1% high) where 12 of 12 measured 93%, both with
+        25 ms of slack (docs/performance.md). A smaller batch needs several round trips in
+        each window, which only a fast Stripe gives."""
         return self.batch_size % self.container_allowance == 0
 
     @property

@@ -28,7 +28,7 @@ turns over, and the next batch is waiting before the next turn: every window is 
 whatever the spread of Stripe's latency, as long as a round trip takes less than a window.
 A batch of 10 of 12 splits across windows (10, then 2 and 8, ...) and the spread of the
 round trips leaves slots unused (85% of the limit against 93% for batches of 12, both
-measured with 25 ms of slack, docs/performance.md).
+measured with 25 ms of slack, the 85% by a count about 1% high; docs/performance.md).
 ``chargeq.settings.PipelineSettings.batches_fill_windows`` says whether the settings keep
 this, and synth warns when they do not.
 
