@@ -183,3 +183,14 @@ def test_the_backlog_rate_counts_bursts_over_whole_windows():
     invocations[0].stripe_sent = sent
     # THEN the rate is that, not inflated by a burst counted at both ends of the span
     assert _backlog_rate(invocations) == pytest.approx(24 / WINDOW_SECONDS, rel=0.005)
+
+
+def test_a_pass_too_short_for_a_backlog_says_so_instead_of_0_percent(report: BenchReport):
+    # GIVEN a run whose fresh pass spanned less than a rate-limit window (make bench -n 30)
+    chargeq = report.handler("chargeq")
+    assert chargeq is not None
+    short = replace(report, handlers=[replace(chargeq, stripe_requests_per_second=0.0)])
+    # THEN the rate target says it was not measured, and is not met
+    [rate] = [t for t in short.targets() if t.target.startswith("at least 90%")]
+    assert rate.measured.startswith("not measured: the pass was too short")
+    assert not rate.met

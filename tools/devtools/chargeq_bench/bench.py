@@ -433,7 +433,8 @@ def _backlog_rate(invocations: list[Invocation]) -> float:
 
     The requests are counted over a whole number of rate-limit windows from the first
     one: a container sends its batch in a burst as its window turns over, and a span
-    from one request to another would count a burst at both of its ends."""
+    from one request to another would count a burst at both of its ends. 0.0 when the
+    pass is too short for that (the report says it was not measured)."""
     sent = sorted(time for item in invocations for time in item.stripe_sent)
     if len(sent) < 20:
         return 0.0

@@ -256,12 +256,17 @@ class BenchReport:
         ]
         if self.stripe_rate_limit:
             share = subject.stripe_requests_per_second / self.stripe_rate_limit
+            measured = (
+                f"{subject.stripe_requests_per_second:.1f} requests/s = {share:.0%}"
+                if subject.stripe_requests_per_second
+                # ``_backlog_rate`` needs a backlog of at least a rate-limit window
+                else "not measured: the pass was too short to hold a backlog (try -n 300)"
+            )
             targets.append(
                 Target(
                     f"at least 90% of the Stripe rate limit ({self.stripe_rate_limit:g}/s) "
                     "sustained on a backlog, 0 self-caused 429s",
-                    f"{subject.stripe_requests_per_second:.1f} requests/s = {share:.0%}; "
-                    f"{subject.stripe_rate_limited} 429s",
+                    f"{measured}; {subject.stripe_rate_limited} 429s",
                     share >= 0.9 and subject.stripe_rate_limited == 0,
                 )
             )
