@@ -12,6 +12,7 @@ from chargeq.settings import (
     PipelineSettings,
     SettingsError,
 )
+from chargeq_local.runner import local_settings
 
 
 def test_defaults_fit_a_sandbox_account_globally_and_per_endpoint():
@@ -118,3 +119,14 @@ def test_a_batch_the_pacing_cannot_send_within_the_function_timeout_is_refused()
     # AND a batch that fits (24: two windows, 2.1 s) is accepted, as is a longer timeout
     assert PipelineSettings(batch_size=24).batch_size == 24
     assert PipelineSettings(batch_size=1200, function_timeout_seconds=120).batch_size == 1200
+
+
+def test_a_local_run_raises_its_short_timeout_to_what_the_pacing_needs():
+    # GIVEN the local runtime's 2 s function timeout (retries come back in seconds)
+    assert local_settings(PipelineSettings()).function_timeout_seconds == 2
+    # WHEN a deployment's settings give each container 8 requests per window (3 of them):
+    # a batch of 12 needs two windows, 2.1 s
+    three = local_settings(PipelineSettings(max_concurrency=3))
+    # THEN the local run takes 3 s instead of refusing settings the user never set
+    assert three.function_timeout_seconds == 3
+    assert three.stage == "local"

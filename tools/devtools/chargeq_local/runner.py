@@ -13,6 +13,7 @@ benchmark are all runs of this.
 from __future__ import annotations
 
 import json
+import math
 import random
 import sys
 import threading
@@ -44,6 +45,7 @@ from chargeq_local.subscription import OutcomeSubscriber
 from chargeq_local.workers import DEFAULT_HANDLER, Worker
 from chargeq_local.workload import Workload
 from charges.contract import ChargeLimits
+from charges.rate_limits import WINDOW_SECONDS
 from ledger.store import LEDGER_TABLE_ENV, plain
 from stripe_emulator import EmulatorControl
 from stripe_emulator.signing import new_secret
@@ -108,10 +110,15 @@ def local_settings(
     settings: PipelineSettings | None = None,
     function_timeout_seconds: int = LOCAL_FUNCTION_TIMEOUT_SECONDS,
 ) -> PipelineSettings:
-    """The settings for a local run: stage ``local`` and a local function timeout."""
+    """The settings for a local run: stage ``local`` and a local function timeout, raised
+    to the least that lets a batch be paced within it (a concurrency of 3 gives each
+    container 8 requests per rate-limit window, and a batch of 12 needs two windows)."""
     base = settings or load_settings()
+    windows = math.ceil(base.batch_size / base.container_allowance)
+    paced = math.floor(windows * WINDOW_SECONDS) + 1
+    timeout = max(function_timeout_seconds, paced)
     return PipelineSettings.model_validate(
-        base.model_dump() | {"stage": "local", "function_timeout_seconds": function_timeout_seconds}
+        base.model_dump() | {"stage": "local", "function_timeout_seconds": timeout}
     )
 
 
