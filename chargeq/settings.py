@@ -247,6 +247,8 @@ class PipelineSettings(BaseModel):
                     f"containers leaves each {limit / self.max_concurrency:.2f} requests per "
                     "second, less than one: a container cannot pace that; lower the concurrency"
                 )
+        # A lower bound: one Stripe request per record (a look-up or a customer read adds
+        # more) and no round trip; enough to refuse a batch that can never fit.
         windows = math.ceil(self.batch_size / self.container_allowance)
         if windows * WINDOW_SECONDS >= self.function_timeout_seconds:
             raise ValueError(

@@ -73,7 +73,8 @@ def cost_per_million(usage: Usage) -> list[CostLine]:
     busy_seconds = MILLION / usage.charges_per_second
     data_key_periods = busy_seconds / KMS_DATA_KEY_REUSE_SECONDS
     gb_seconds = usage.billed_ms_per_charge / 1000 * usage.memory_mb / 1024 * MILLION
-    # A receive and a delete batch take ten messages at most: a batch of 12 costs two each.
+    # A receive and a delete batch take ten messages at most: a batch of 12 costs two each
+    # (from the mean batch, rounded up: mixed batch sizes are counted approximately).
     calls_per_invocation = 2 * math.ceil(1 / usage.invocations_per_charge / SQS_MAX_MESSAGES)
     sqs_requests = (
         1 / PRODUCER_BATCH + calls_per_invocation * usage.invocations_per_charge

@@ -4,6 +4,9 @@ A batch is gathered as Lambda gathers it: receives of up to ten messages (SQS's 
 ``ReceiveMessage``) until the batch is full, the batching window has passed, or the next
 message would take the batch past Lambda's 6 MB invocation payload
 (docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html, "Batching behavior").
+Kinder than Lambda on one point, which only latency feels: here the window opens with the
+first message received, where Lambda opens the next window as the last invocation ends
+and may wait up to 20 s on a very quiet queue whatever the window.
 
 Records listed in the partial batch response stay on the queue and come back after the
 visibility timeout; SQS's redrive policy moves them to the DLQ after ``maxReceiveCount``
