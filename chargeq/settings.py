@@ -247,15 +247,13 @@ class PipelineSettings(BaseModel):
                     f"containers leaves each {limit / self.max_concurrency:.2f} requests per "
                     "second, less than one: a container cannot pace that; lower the concurrency"
                 )
-        # A lower bound: one Stripe request per record (a look-up or a customer read adds
-        # more) and no round trip; enough to refuse a batch that can never fit.
-        windows = math.ceil(self.batch_size / self.container_allowance)
-        if windows * WINDOW_SECONDS >= self.function_timeout_seconds:
+        if self.batch_pacing_seconds >= self.function_timeout_seconds:
+            windows = self.batch_pacing_windows
             raise ValueError(
                 f"batch_size ({self.batch_size}) needs {windows} rate-limit "
                 f"window{'s' if windows > 1 else ''} of {WINDOW_SECONDS} s at each container's "
                 f"allowance ({self.container_allowance} requests per window) to send one "
-                f"request per record, {windows * WINDOW_SECONDS:.3g} s, which does not fit "
+                f"request per record, {self.batch_pacing_seconds:.3g} s, which does not fit "
                 f"function_timeout_seconds ({self.function_timeout_seconds}): every "
                 "invocation would time out; lower the batch or raise the timeout"
             )
@@ -331,6 +329,18 @@ class PipelineSettings(BaseModel):
         return allowance(
             min(self.stripe_share_per_container, self.stripe_endpoint_share_per_container)
         )
+
+    @property
+    def batch_pacing_windows(self) -> int:
+        """Rate-limit windows a container takes to send a batch, one request per record."""
+        return math.ceil(self.batch_size / self.container_allowance)
+
+    @property
+    def batch_pacing_seconds(self) -> float:
+        """The least time pacing a batch takes, seconds: a lower bound (a look-up or a
+        customer read adds requests, and no round trip is counted), enough to refuse a
+        batch that can never fit the function timeout."""
+        return self.batch_pacing_windows * WINDOW_SECONDS
 
     @property
     def batches_fill_windows(self) -> bool:

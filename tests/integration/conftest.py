@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -46,3 +47,15 @@ def make_pipeline(stripe: StripeEmulator, settings: PipelineSettings) -> Iterato
 @pytest.fixture
 def pipeline(make_pipeline: PipelineFactory) -> Pipeline:
     return make_pipeline()
+
+
+@pytest.fixture
+def sqs() -> Iterator[Any]:
+    """A plain SQS client inside moto (no pipeline)."""
+    with mock_aws():
+        yield boto3.client("sqs", region_name="us-east-1")
+
+
+@pytest.fixture
+def queue_url(sqs: Any) -> str:
+    return str(sqs.create_queue(QueueName="requests")["QueueUrl"])

@@ -10,27 +10,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from chargeq_local.aws_errors import error_response
 from chargeq_local.event_source import INVOCATION_PAYLOAD_BYTES, EventSource
-
-
-@pytest.fixture
-def sqs() -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("sqs", region_name="us-east-1")
-
-
-@pytest.fixture
-def queue_url(sqs: Any) -> str:
-    return str(sqs.create_queue(QueueName="requests")["QueueUrl"])
 
 
 def send(sqs: Any, queue_url: str, count: int, body: str = "{}") -> None:

@@ -306,12 +306,8 @@ def test_warm_batches_reuse_the_containers_connections_to_stripe(
     # an event source that gathers full batches as Lambda's does
     in_flight = pipeline.deps.config.records_in_flight
     assert in_flight == pipeline.settings.batch_size == 12
-    source = EventSource(
-        pipeline.sqs,
-        pipeline.resources.queue_url,
-        pipeline.resources.queue_arn,
-        batch_size=pipeline.settings.batch_size,
-        batching_window_seconds=pipeline.settings.max_batching_window_seconds,
+    source = EventSource.configured(
+        pipeline.sqs, pipeline.resources.queue_url, pipeline.resources.queue_arn, pipeline.settings
     )
     # AND a customer with a saved card for each record, made through the API five a
     # second on Stripe's clock (three requests each: under its 25 requests/s)

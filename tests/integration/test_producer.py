@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
-import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from chargeq.producer import ChargeProducer
 from charges.contract import ChargeLimits
@@ -19,17 +15,6 @@ def charge(request_id: str, **overrides: Any) -> dict[str, Any]:
     return {"request_id": request_id, "customer": "cus_1", "amount": 500, "currency": "usd"} | (
         overrides
     )
-
-
-@pytest.fixture
-def sqs() -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("sqs", region_name="us-east-1")
-
-
-@pytest.fixture
-def queue_url(sqs: Any) -> str:
-    return str(sqs.create_queue(QueueName="charges")["QueueUrl"])
 
 
 def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chargeq.settings import PipelineSettings
 from chargeq_local.events import SYSTEM_ATTRIBUTES, lambda_event
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
@@ -69,6 +70,21 @@ class EventSource:
         # SQS is at-least-once: a processed message can come back (a lost delete, a
         # second copy on another server). ``redeliver`` picks messages to treat so.
         self._redeliver = redeliver
+
+    @classmethod
+    def configured(
+        cls, sqs: Any, queue_url: str, queue_arn: str, settings: PipelineSettings, **options: Any
+    ) -> EventSource:
+        """An event source configured as the stack configures Lambda's: the settings' batch
+        size and batching window (``options``: ``wait_seconds``, ``redeliver``)."""
+        return cls(
+            sqs,
+            queue_url,
+            queue_arn,
+            batch_size=settings.batch_size,
+            batching_window_seconds=settings.max_batching_window_seconds,
+            **options,
+        )
 
     def receive(self) -> list[dict[str, Any]]:
         """The next batch: empty when the queue had nothing within ``wait_seconds``.

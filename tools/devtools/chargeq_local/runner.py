@@ -45,7 +45,6 @@ from chargeq_local.subscription import OutcomeSubscriber
 from chargeq_local.workers import DEFAULT_HANDLER, Worker
 from chargeq_local.workload import Workload
 from charges.contract import ChargeLimits
-from charges.rate_limits import WINDOW_SECONDS
 from ledger.store import LEDGER_TABLE_ENV, plain
 from stripe_emulator import EmulatorControl
 from stripe_emulator.signing import new_secret
@@ -114,9 +113,7 @@ def local_settings(
     to the least that lets a batch be paced within it (a concurrency of 3 gives each
     container 8 requests per rate-limit window, and a batch of 12 needs two windows)."""
     base = settings or load_settings()
-    windows = math.ceil(base.batch_size / base.container_allowance)
-    paced = math.floor(windows * WINDOW_SECONDS) + 1
-    timeout = max(function_timeout_seconds, paced)
+    timeout = max(function_timeout_seconds, math.floor(base.batch_pacing_seconds) + 1)
     return PipelineSettings.model_validate(
         base.model_dump() | {"stage": "local", "function_timeout_seconds": timeout}
     )
@@ -357,12 +354,11 @@ class PipelineRun:
 
             return roll
 
-        source = EventSource(
+        source = EventSource.configured(
             self.sqs,
             stack.resources.queue_url,
             stack.resources.queue_arn,
-            batch_size=stack.settings.batch_size,
-            batching_window_seconds=stack.settings.max_batching_window_seconds,
+            stack.settings,
             wait_seconds=1,
             redeliver=chance(options.redelivery_rate),
         )
